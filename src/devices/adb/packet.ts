@@ -1,0 +1,98 @@
+// ADB transport framing, shared by the client (src/devices/adb) and the emulated adbd.
+// A message is a 24-byte little-endian header (command, arg0, arg1, length, byte-sum, magic)
+// followed by `length` payload bytes.
+
+export const A_CNXN = 0x4e584e43;
+export const A_AUTH = 0x48545541;
+export const A_OPEN = 0x4e45504f;
+export const A_OKAY = 0x59414b4f;
+export const A_WRTE = 0x45545257;
+export const A_CLSE = 0x45534c43;
+export const A_STLS = 0x534c5453;
+
+export const A_VERSION = 0x01000001;
+export const MAX_PAYLOAD = 1024 * 1024;
+
+export const AUTH_TOKEN = 1;
+export const AUTH_SIGNATURE = 2;
+export const AUTH_RSAPUBLICKEY = 3;
+
+export interface Packet {
+  command: number;
+  arg0: number;
+  arg1: number;
+  payload: Buffer;
+}
+
+const HEADER = 24;
+
+export function commandName(command: number): string {
+  return Buffer.from(Uint32Array.of(command).buffer).toString('latin1');
+}
+
+export function encodePacket(command: number, arg0: number, arg1: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const header = Buffer.allocUnsafe(HEADER);
+  let sum = 0;
+  for (let i = 0; i < payload.length; i++) sum += payload[i] as number;
+  header.writeUInt32LE(command >>> 0, 0);
+  header.writeUInt32LE(arg0 >>> 0, 4);
+  header.writeUInt32LE(arg1 >>> 0, 8);
+  header.writeUInt32LE(payload.length, 12);
+  header.writeUInt32LE(sum >>> 0, 16);
+  header.writeUInt32LE((command ^ 0xffffffff) >>> 0, 20);
+  return payload.length ? Buffer.concat([header, payload]) : header;
+}
+
+/** Incremental decoder: feed socket chunks, get whole packets. Throws on a corrupt header. */
+export class PacketDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private maxPayload = MAX_PAYLOAD) {}
+
+  setMaxPayload(n: number): void {
+    this.maxPayload = n;
+  }
+
+  push(chunk: Buffer): Packet[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Packet[] = [];
+    for (;;) {
+      if (this.buffered < HEADER) break;
+      const head = this.peek(HEADER);
+      const command = head.readUInt32LE(0);
+      const length = head.readUInt32LE(12);
+      if ((head.readUInt32LE(20) ^ 0xffffffff) >>> 0 !== command) {
+        throw new Error(`adb: bad packet magic for ${commandName(command)}`);
+      }
+      if (length > this.maxPayload) throw new Error(`adb: payload of ${length} bytes exceeds ${this.maxPayload}`);
+      if (this.buffered < HEADER + length) break;
+      const whole = this.take(HEADER + length);
+      out.push({
+        command,
+        arg0: whole.readUInt32LE(4),
+        arg1: whole.readUInt32LE(8),
+        payload: whole.subarray(HEADER),
+      });
+    }
+    return out;
+  }
+
+  private peek(n: number): Buffer {
+    if ((this.chunks[0] as Buffer).length >= n) return this.chunks[0] as Buffer;
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined;
+  }
+
+  private take(n: number): Buffer {
+    const first = this.peek(n);
+    const taken = first.subarray(0, n);
+    const rest = first.subarray(n);
+    this.chunks[0] = rest;
+    if (rest.length === 0) this.chunks.shift();
+    this.buffered -= n;
+    return taken;
+  }
+}

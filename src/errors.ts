@@ -1,0 +1,65 @@
+// The one error catalogue. Domain and infrastructure code throw `ServiceError`s built here;
+// the API edge (src/api/error-envelope.ts) renders them as Alibaba's envelope, and the task
+// runner stores `code`/`message` as a task's ErrorCode/ErrorMsg.
+
+export class ServiceError extends Error {
+  constructor(
+    readonly code: string,
+    readonly httpStatus: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ServiceError';
+  }
+}
+
+const make = (code: string, status: number, message: string) => new ServiceError(code, status, message);
+
+export const ERRORS = {
+  // gateway / protocol
+  missingParameter: (name: string) =>
+    make(
+      'MissingParameter',
+      400,
+      `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+    ),
+  invalidParameter: (name: string, why: string) =>
+    make('InvalidParameter', 400, `The parameter "${name}" is invalid: ${why}`),
+  incompleteSignature: (why: string) => make('IncompleteSignature', 400, `The request signature is incomplete: ${why}`),
+  signatureDoesNotMatch: (stringToSign: string) =>
+    make(
+      'SignatureDoesNotMatch',
+      400,
+      `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`,
+    ),
+  accessKeyNotFound: () => make('InvalidAccessKeyId.NotFound', 404, 'Specified access key is not found.'),
+  timestampExpired: () => make('InvalidTimeStamp.Expired', 400, 'Specified time stamp or date value is expired.'),
+  nonceUsed: () => make('SignatureNonceUsed', 400, 'Specified signature nonce was used already.'),
+  actionNotFound: () =>
+    make('InvalidAction.NotFound', 404, 'Specified api is not found, please check your url and method.'),
+  invalidVersion: () => make('InvalidVersion', 400, 'Specified parameter Version is not valid.'),
+  forbidden: (why: string) => make('Forbidden', 403, why),
+  internal: () => make('InternalError', 500, 'The request processing has failed due to some unknown error.'),
+
+  // resources
+  instanceNotFound: (id: string) =>
+    make('InvalidAndroidInstanceId.NotFound', 404, `The specified instance ${id} does not exist.`),
+  backupFileNotFound: (id: string) =>
+    make('InvalidBackupFileId.NotFound', 404, `The specified backup file ${id} does not exist.`),
+  backupFileInUse: (id: string, status: string) =>
+    make('IncorrectBackupFileStatus', 409, `The backup file ${id} is ${status} and cannot be used for this operation.`),
+  instanceBusy: (id: string, status: string) =>
+    make('IncorrectInstanceStatus', 409, `The instance ${id} is ${status}; wait for its current task to finish.`),
+  endpointUnknown: (endpoint: string) =>
+    make('InvalidUploadEndpoint.NotFound', 400, `No object store is configured for endpoint ${endpoint}.`),
+  alreadyExists: (what: string) => make('ResourceAlreadyExists', 409, `${what} already exists.`),
+} as const;
+
+/** Turns anything thrown into a ServiceError; unknown errors become InternalError, keeping the cause. */
+export function toServiceError(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
+  const e = ERRORS.internal();
+  (e as { cause?: unknown }).cause = err;
+  return e;
+}
