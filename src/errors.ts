@@ -53,6 +53,9 @@ export const ERRORS = {
     make('IncorrectInstanceStatus', 409, `The instance ${id} is ${status}; wait for its current task to finish.`),
   endpointUnknown: (endpoint: string) =>
     make('InvalidUploadEndpoint.NotFound', 400, `No object store is configured for endpoint ${endpoint}.`),
+  unsafeArchiveEntry: (entry: string, why: string) =>
+    make('BackupFileCorrupted', 400, `The backup file holds an unsafe entry ${JSON.stringify(entry)}: ${why}.`),
+  corruptBackup: (why: string) => make('BackupFileCorrupted', 400, `The backup file is damaged: ${why}.`),
   alreadyExists: (what: string) => make('ResourceAlreadyExists', 409, `${what} already exists.`),
 } as const;
 

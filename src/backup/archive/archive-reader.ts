@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ERRORS, ServiceError } from '../../errors.ts';
+import { type AppEntry, EntryGuard } from './entry-guard.ts';
+import { MANIFEST_NAME, type Manifest, manifestSchema, SUMS_NAME, sumsLine } from './manifest.ts';
+import type { TarEvent } from './tar-reader.ts';
+import { readTar } from './tar-reader.ts';
+import { zstdDecompress } from './zstd.ts';
+
+// Reads a stored archive as a stream of checked events. Every entry passes the EntryGuard,
+// every file is hashed and the whole list compared with SHA256SUMS, and the compressed bytes
+// are hashed for the sidecar, so a consumer that reaches `done` has read a verified archive.
+
+export type ArchiveEvent =
+  | { kind: 'manifest'; manifest: Manifest }
+  | { kind: 'entry'; entry: AppEntry }
+  | { kind: 'data'; chunk: Buffer }
+  | { kind: 'end' }
+  | { kind: 'done'; sha256: string; size: number };
+
+const MAX_MANIFEST = 1024 * 1024;
+const MAX_SUMS = 256 * 1024 * 1024;
+
+export async function* readArchive(object: Readable): AsyncGenerator<ArchiveEvent> {
+  const z = zstdDecompress();
+  const objectHash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      objectHash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  let feedError: unknown;
+  const feeding = pipeline(object, tap, z.input).catch((err) => {
+    feedError = err;
+  });
+  let finished = false;
+  try {
+    yield* checkedEvents(readTar(z.output));
+    await feeding;
+    if (feedError) throw feedError;
+    await z.done;
+    finished = true;
+    yield { kind: 'done', sha256: objectHash.digest('hex'), size };
+  } catch (err) {
+    if (feedError && !(err instanceof ServiceError)) throw feedError;
+    if (err instanceof ServiceError) throw err;
+    throw ERRORS.corruptBackup(err instanceof Error ? err.message : String(err));
+  } finally {
+    if (!finished) {
+      object.destroy();
+      z.kill();
+    }
+  }
+}
+
+async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<ArchiveEvent> {
+  let guard: EntryGuard | null = null;
+  let manifest: Manifest | null = null;
+  let computed = '';
+  let hash: ReturnType<typeof createHash> | null = null;
+  let current = '';
+  let sums: Buffer | null = null;
+  for await (const ev of events) {
+    if (sums) throw ERRORS.corruptBackup(`an entry follows ${SUMS_NAME}`);
+    if (ev.kind === 'entry') {
+      const h = ev.header;
+      if (!manifest) {
+        if (h.path !== MANIFEST_NAME || h.type !== 'file' || h.size > MAX_MANIFEST) {
+          throw ERRORS.corruptBackup(`the first entry is not ${MANIFEST_NAME}`);
+        }
+        const body = await collect(events);
+        manifest = parseManifest(body);
+        guard = new EntryGuard(manifest);
+        computed += sumsLine(createHash('sha256').update(body).digest('hex'), MANIFEST_NAME);
+        yield { kind: 'manifest', manifest };
+        continue;
+      }
+      if (h.path === SUMS_NAME) {
+        if (h.type !== 'file' || h.size > MAX_SUMS) throw ERRORS.corruptBackup(`bad ${SUMS_NAME} entry`);
+        sums = await collect(events);
+        continue;
+      }
+      const entry = (guard as EntryGuard).check(h);
+      current = h.path;
+      hash = h.type === 'file' ? createHash('sha256') : null;
+      yield { kind: 'entry', entry };
+    } else if (ev.kind === 'data') {
+      hash?.update(ev.chunk);
+      yield ev;
+    } else {
+      if (hash) computed += sumsLine(hash.digest('hex'), current);
+      hash = null;
+      yield ev;
+    }
+  }
+  if (!manifest || !guard) throw ERRORS.corruptBackup('the archive is empty');
+  if (!sums) throw ERRORS.corruptBackup(`${SUMS_NAME} is missing: the archive is incomplete`);
+  if (sums.toString('utf8') !== computed) throw ERRORS.corruptBackup(`file contents do not match ${SUMS_NAME}`);
+  const missing = guard.missing();
+  if (missing.length) throw ERRORS.corruptBackup(`entries listed in the manifest are missing: ${missing.join(', ')}`);
+}
+
+/** Reads the current entry's data up to its end event. */
+async function collect(events: AsyncGenerator<TarEvent>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const next = await events.next();
+    if (next.done) throw ERRORS.corruptBackup('truncated entry');
+    if (next.value.kind === 'end') return Buffer.concat(parts);
+    if (next.value.kind === 'data') parts.push(next.value.chunk);
+  }
+}
+
+function parseManifest(body: Buffer): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw ERRORS.corruptBackup(`${MANIFEST_NAME} is not JSON`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) throw ERRORS.corruptBackup(`${MANIFEST_NAME} is invalid: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

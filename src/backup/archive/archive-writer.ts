@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { type ArchivePart, MANIFEST_NAME, type Manifest, SUMS_NAME, sumsLine } from './manifest.ts';
+import { BLOCK, encodeHeader, padding, type TarHeader } from './tar-header.ts';
+import { readTar } from './tar-reader.ts';
+
+// Writes the version 1 archive (uncompressed tar) into `out`: the manifest, then each app's
+// entries re-rooted under apps/<pkg>/<part>/, then SHA256SUMS. Every write waits for `out`
+// to drain, so a slow object store slows the device down instead of filling memory.
+
+export class ArchiveWriter {
+  private sums: string[] = [];
+  private pendingPad = 0;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly onBytes: (n: number) => void = () => {},
+  ) {}
+
+  async writeManifest(manifest: Manifest): Promise<void> {
+    const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    await this.writeWhole(MANIFEST_NAME, body);
+  }
+
+  /** Adds one file of known size; fails if the source delivers a different number of bytes. */
+  async addFile(path: string, meta: Omit<TarHeader, 'path' | 'type' | 'linkpath'>, source: AsyncIterable<Buffer>) {
+    await this.write(encodeHeader({ ...meta, path, type: 'file', linkpath: '' }));
+    const hash = createHash('sha256');
+    let seen = 0;
+    for await (const chunk of source) {
+      seen += chunk.length;
+      if (seen > meta.size) break;
+      hash.update(chunk);
+      await this.write(chunk);
+      this.onBytes(chunk.length);
+    }
+    if (seen !== meta.size) throw new Error(`${path} changed while it was read: expected ${meta.size} bytes`);
+    await this.write(Buffer.alloc(padding(meta.size)));
+    this.sums.push(sumsLine(hash.digest('hex'), path));
+  }
+
+  /** Re-roots every entry of a device tar stream under `apps/<pkg>/<part>/`. */
+  async addTree(
+    pkg: string,
+    part: ArchivePart,
+    tar: AsyncIterable<Buffer>,
+    skip: (rel: string) => boolean = () => false,
+  ) {
+    const root = `apps/${pkg}/${part}/`;
+    let hash: ReturnType<typeof createHash> | null = null;
+    let path = '';
+    let skipping = false;
+    for await (const ev of readTar(tar)) {
+      if (ev.kind === 'entry') {
+        const rel = relativeName(ev.header.path);
+        skipping = skip(rel);
+        if (skipping) continue;
+        const h = ev.header;
+        path = root + rel + (h.type === 'directory' && rel ? '/' : '');
+        const linkpath = h.type === 'hardlink' ? root + relativeName(h.linkpath) : h.linkpath;
+        await this.write(encodeHeader({ ...h, path, linkpath, size: h.type === 'file' ? h.size : 0 }));
+        hash = h.type === 'file' ? createHash('sha256') : null;
+        this.pendingPad = h.type === 'file' ? padding(h.size) : 0;
+      } else if (ev.kind === 'data') {
+        if (skipping || !hash) continue;
+        hash.update(ev.chunk);
+        await this.write(ev.chunk);
+        this.onBytes(ev.chunk.length);
+      } else if (!skipping && hash) {
+        await this.write(Buffer.alloc(this.pendingPad));
+        this.sums.push(sumsLine(hash.digest('hex'), path));
+        hash = null;
+      }
+    }
+  }
+
+  /** Writes SHA256SUMS and the end-of-archive marker, then ends `out`. */
+  async finish(): Promise<void> {
+    await this.writeWhole(SUMS_NAME, Buffer.from(this.sums.join('')), false);
+    await this.write(Buffer.alloc(BLOCK * 2));
+    this.out.end();
+  }
+
+  private async writeWhole(path: string, body: Buffer, summed = true): Promise<void> {
+    const mtime = Math.floor(Date.now() / 1000);
+    await this.write(
+      encodeHeader({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, linkpath: '' }),
+    );
+    await this.write(Buffer.concat([body, Buffer.alloc(padding(body.length))]));
+    if (summed) this.sums.push(sumsLine(createHash('sha256').update(body).digest('hex'), path));
+  }
+
+  private async write(chunk: Buffer): Promise<void> {
+    if (chunk.length === 0) return;
+    if (this.out.destroyed) throw new Error('archive output closed');
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
+  }
+}
+
+/** `./a/b` → `a/b`, `./` → `` (the folder itself). */
+function relativeName(name: string): string {
+  return name
+    .replace(/^(\.\/|\/)+/, '')
+    .replace(/^\.$/, '')
+    .replace(/\/+$/, '');
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+// Version 1 of the archive's manifest, `cloudphone-backup.json`, the archive's first entry.
+// Restores parse it as untrusted input, hence the schema rather than a cast.
+
+export const MANIFEST_NAME = 'cloudphone-backup.json';
+export const SUMS_NAME = 'SHA256SUMS';
+export const ARCHIVE_PARTS = ['apk', 'ce', 'de', 'external', 'obb'] as const;
+export type ArchivePart = (typeof ARCHIVE_PARTS)[number];
+
+const PACKAGE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
+const PERMISSION = /^[A-Za-z0-9_.]{1,255}$/;
+const APK_NAME = /^[A-Za-z0-9_.-]{1,200}\.apk$/;
+
+export const instanceFactsSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  imageId: z.string(),
+  imageVersion: z.string(),
+  imageType: z.enum(['public', 'custom']),
+  instanceType: z.string(),
+  abi: z.string(),
+  sdk: z.number().int(),
+  androidVersion: z.string(),
+  fingerprint: z.string(),
+});
+
+export const appManifestSchema = z.object({
+  package: z.string().regex(PACKAGE),
+  versionCode: z.number().int().nonnegative(),
+  versionName: z.string(),
+  signerDigest: z.string().nullable(),
+  sourceUid: z.number().int(),
+  permissions: z.array(z.string().regex(PERMISSION)),
+  apks: z.array(z.object({ name: z.string().regex(APK_NAME), size: z.number().int().nonnegative() })).min(1),
+  parts: z.array(z.enum(['ce', 'de', 'external', 'obb'])),
+});
+
+export const manifestSchema = z.object({
+  format: z.literal('cloudphone-backup'),
+  version: z.literal(1),
+  created: z.string(),
+  backupFileId: z.string(),
+  instance: instanceFactsSchema,
+  apps: z.array(appManifestSchema).min(1),
+});
+
+export type InstanceFacts = z.infer<typeof instanceFactsSchema>;
+export type AppManifest = z.infer<typeof appManifestSchema>;
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** The sidecar `<object>.json`, written only after the archive object is completely stored. */
+export const sidecarSchema = z.object({
+  manifest: manifestSchema,
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type Sidecar = z.infer<typeof sidecarSchema>;
+
+/** One `sha256sum`-compatible line, escaping names as GNU coreutils does. */
+export function sumsLine(hex: string, path: string): string {
+  if (!/[\\\n\r]/.test(path)) return `${hex}  ${path}\n`;
+  const escaped = path.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  return `\\${hex}  ${escaped}\n`;
+}
