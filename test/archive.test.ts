@@ -124,7 +124,8 @@ describe('archive format v1', () => {
     const object = await writeArchive(standard(sourceTree()));
     await expect(events(object.subarray(0, object.length - 20))).rejects.toMatchObject({ code: 'BackupFileCorrupted' });
     const flipped = Buffer.from(object);
-    flipped[Math.floor(flipped.length / 2)] ^= 0xff;
+    const mid = Math.floor(flipped.length / 2);
+    flipped[mid] = (flipped[mid] as number) ^ 0xff;
     await expect(events(flipped)).rejects.toMatchObject({ code: 'BackupFileCorrupted' });
   });
 });

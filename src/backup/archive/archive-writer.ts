@@ -24,7 +24,11 @@ export class ArchiveWriter {
   }
 
   /** Adds one file of known size; fails if the source delivers a different number of bytes. */
-  async addFile(path: string, meta: Omit<TarHeader, 'path' | 'type' | 'linkpath'>, source: AsyncIterable<Buffer>) {
+  async addFile(
+    path: string,
+    meta: Omit<TarHeader, 'path' | 'type' | 'linkpath'>,
+    source: AsyncIterable<Buffer> | Iterable<Buffer>,
+  ) {
     await this.write(encodeHeader({ ...meta, path, type: 'file', linkpath: '' }));
     const hash = createHash('sha256');
     let seen = 0;
