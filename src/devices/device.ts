@@ -57,6 +57,8 @@ export interface Device {
   unsuspend(pkg: string): Promise<void>;
   /** true when the path exists on the device (a folder or a file) */
   exists(path: string): Promise<boolean>;
+  /** bytes used by a folder tree (`du -s`), for progress totals; 0 when it does not exist */
+  usage(dir: string): Promise<number>;
   /** numeric owner and SELinux context of a path */
   owner(path: string): Promise<FileOwner>;
   /** a file's bytes (binary-safe, back-pressured) */
