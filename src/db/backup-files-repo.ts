@@ -1,0 +1,166 @@
+import type { Kysely, Selectable } from 'kysely';
+import { AccountsRepo } from './accounts-repo.ts';
+import { newId } from './ids.ts';
+import { afterCursor, fuzzy, type Page, type PageRequest, paginate } from './paging.ts';
+import type { BackupFileTable, Database } from './schema.ts';
+
+/** notes/eds-aic-api.md §5.2 (RECOVERY_FAILED is spelled differently from the instance status) */
+export const BACKUP_FILE_STATUSES = [
+  'AVAILABLE',
+  'BACKUPING',
+  'RECOVERING',
+  'DELETING',
+  'BACKUP_FAILED',
+  'RECOVERY_FAILED',
+  'PART_BACKUP_FINISHED',
+] as const;
+export type BackupFileStatus = (typeof BACKUP_FILE_STATUSES)[number];
+
+export interface BackupFile {
+  id: string;
+  account: string;
+  instanceId: string;
+  instanceName: string;
+  name: string;
+  description: string;
+  /** oss://bucket/dir/ as the user gave it */
+  path: string;
+  endpoint: string;
+  bucket: string;
+  objectKey: string;
+  status: BackupFileStatus;
+  size: number;
+  sha256: string | null;
+  apps: string[];
+  /** the archive manifest as JSON text */
+  manifest: string | null;
+  taskId: string | null;
+  created: string;
+  modified: string;
+}
+
+export type NewBackupFile = Omit<
+  BackupFile,
+  'id' | 'status' | 'size' | 'sha256' | 'manifest' | 'created' | 'modified' | 'taskId'
+> & { id?: string; status?: BackupFileStatus; taskId?: string | null };
+
+export type BackupFilePatch = Partial<
+  Pick<BackupFile, 'status' | 'size' | 'sha256' | 'manifest' | 'objectKey' | 'apps' | 'taskId'>
+>;
+
+export interface BackupFileFilters {
+  backupFileId?: string;
+  /** fuzzy */
+  backupFileName?: string;
+  androidInstanceId?: string;
+  /** fuzzy */
+  androidInstanceName?: string;
+  /** fuzzy */
+  description?: string;
+  statusList?: string[];
+  /** created at or after */
+  startTime?: Date;
+  /** created at or before */
+  endTime?: Date;
+}
+
+const toFile = (r: Selectable<BackupFileTable>): BackupFile => ({
+  ...r,
+  status: r.status as BackupFileStatus,
+  size: Number(r.size),
+  apps: JSON.parse(r.apps) as string[],
+});
+
+export class BackupFilesRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: NewBackupFile): Promise<BackupFile> {
+    const now = new Date().toISOString();
+    const file: BackupFile = {
+      ...input,
+      id: input.id ?? newId('bf'),
+      status: input.status ?? 'BACKUPING',
+      size: 0,
+      sha256: null,
+      manifest: null,
+      taskId: input.taskId ?? null,
+      created: now,
+      modified: now,
+    };
+    await new AccountsRepo(this.db).ensure(input.account);
+    await this.db
+      .insertInto('backupFiles')
+      .values({ ...file, apps: JSON.stringify(file.apps) })
+      .execute();
+    return file;
+  }
+
+  async get(account: string, id: string): Promise<BackupFile | null> {
+    const r = await this.db
+      .selectFrom('backupFiles')
+      .selectAll()
+      .where('account', '=', account)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? toFile(r) : null;
+  }
+
+  list(account: string, f: BackupFileFilters = {}, page: PageRequest = {}): Promise<Page<BackupFile>> {
+    let q = this.db.selectFrom('backupFiles').where('account', '=', account);
+    if (f.backupFileId) q = q.where('id', '=', f.backupFileId);
+    if (f.backupFileName) q = q.where(fuzzy('name', f.backupFileName));
+    if (f.androidInstanceId) q = q.where('instanceId', '=', f.androidInstanceId);
+    if (f.androidInstanceName) q = q.where(fuzzy('instanceName', f.androidInstanceName));
+    if (f.description) q = q.where(fuzzy('description', f.description));
+    if (f.statusList?.length) q = q.where('status', 'in', f.statusList);
+    if (f.startTime) q = q.where('created', '>=', f.startTime.toISOString());
+    if (f.endTime) q = q.where('created', '<=', f.endTime.toISOString());
+    return paginate(
+      page,
+      10,
+      async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+      (after, limit) =>
+        (after ? q.where(afterCursor(after)) : q)
+          .selectAll()
+          .orderBy('created', 'desc')
+          .orderBy('id', 'desc')
+          .limit(limit)
+          .execute(),
+      toFile,
+    );
+  }
+
+  /**
+   * Applies the patch; with `expectStatus`, only while the file is in one of those statuses (a
+   * compare-and-set, so e.g. a delete cannot race a restore). Null when nothing matched.
+   */
+  async update(
+    account: string,
+    id: string,
+    patch: BackupFilePatch,
+    opts: { expectStatus?: BackupFileStatus[] } = {},
+  ): Promise<BackupFile | null> {
+    const { apps, ...rest } = patch;
+    let q = this.db
+      .updateTable('backupFiles')
+      .set({ ...rest, ...(apps ? { apps: JSON.stringify(apps) } : {}), modified: new Date().toISOString() })
+      .where('account', '=', account)
+      .where('id', '=', id);
+    if (opts.expectStatus) {
+      if (opts.expectStatus.length === 0) return null;
+      q = q.where('status', 'in', opts.expectStatus);
+    }
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1 ? this.get(account, id) : null;
+  }
+
+  /** false when there was no such file in the account */
+  async delete(account: string, id: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('backupFiles')
+      .where('account', '=', account)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { AccountsRepo, NoncesRepo } from './accounts-repo.ts';
+import { BackupFilesRepo } from './backup-files-repo.ts';
+import { InstancesRepo } from './instances-repo.ts';
+import { migrations } from './migrations.ts';
+import type { Database } from './schema.ts';
+import { TasksRepo } from './tasks-repo.ts';
+
+export interface Repositories {
+  kysely: Kysely<Database>;
+  accounts: AccountsRepo;
+  nonces: NoncesRepo;
+  instances: InstancesRepo;
+  backupFiles: BackupFilesRepo;
+  tasks: TasksRepo;
+}
+
+export interface Db extends Repositories {
+  dialect: 'sqlite' | 'postgres';
+  /** Runs fn with repositories bound to one transaction (committed when fn resolves). */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  dataDir: string;
+  /** postgres://…; without it, SQLite at <dataDir>/metadata.db */
+  databaseUrl?: string;
+}
+
+const INT8_OID = 20;
+
+function repositories(kysely: Kysely<Database>): Repositories {
+  return {
+    kysely,
+    accounts: new AccountsRepo(kysely),
+    nonces: new NoncesRepo(kysely),
+    instances: new InstancesRepo(kysely),
+    backupFiles: new BackupFilesRepo(kysely),
+    tasks: new TasksRepo(kysely),
+  };
+}
+
+function sqliteKysely(dataDir: string): Kysely<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const file = new SQLite(join(dataDir, 'metadata.db'));
+  // WAL lets readers proceed during a write; busy_timeout makes a second process (the CLI
+  // next to a running server) wait for the write lock instead of failing at once.
+  file.pragma('journal_mode = WAL');
+  file.pragma('busy_timeout = 5000');
+  file.pragma('synchronous = NORMAL');
+  file.pragma('foreign_keys = ON');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: file }), plugins: [new CamelCasePlugin()] });
+}
+
+function postgresKysely(url: string): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    // bigint columns (sizes, byte counters, COUNT(*)) as numbers: they stay far below 2^53
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? Number
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+}
+
+/** Opens the metadata database (SQLite by default, PostgreSQL for a postgres:// URL) and migrates it. */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
+  const url = opts.databaseUrl;
+  const isPostgres = !!url && /^postgres(ql)?:\/\//.test(url);
+  if (url && !isPostgres) throw new Error(`Unsupported database URL (expected postgres://…): ${url.split('@').pop()}`);
+  const kysely = isPostgres && url ? postgresKysely(url) : sqliteKysely(opts.dataDir);
+  const { error } = await new Migrator({ db: kysely, provider: migrations }).migrateToLatest();
+  if (error) {
+    await kysely.destroy();
+    throw error;
+  }
+  return {
+    ...repositories(kysely),
+    dialect: isPostgres ? 'postgres' : 'sqlite',
+    transaction: (fn) => kysely.transaction().execute((tx) => fn(repositories(tx))),
+    close: () => kysely.destroy(),
+  };
+}

@@ -1,0 +1,135 @@
+import type { Kysely, Selectable } from 'kysely';
+import { ERRORS } from '../errors.ts';
+import { AccountsRepo } from './accounts-repo.ts';
+import { afterCursor, type Page, type PageRequest, paginate } from './paging.ts';
+import type { Database, InstanceTable } from './schema.ts';
+
+/** Alibaba's instance statuses (notes/eds-aic-api.md §5.1) */
+export const INSTANCE_STATUSES = [
+  'CREATING',
+  'RUNNING',
+  'STOPPING',
+  'STOPPED',
+  'STARTING',
+  'REBOOTING',
+  'RESETTING',
+  'BACKUPING',
+  'BACKUP_FAILED',
+  'RECOVERING',
+  'RECOVER_FAILED',
+  'UNAVAILABLE',
+  'FAILED',
+  'DELETING',
+  'DELETED',
+] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+export interface Instance {
+  id: string;
+  account: string;
+  name: string;
+  adbAddress: string;
+  imageId: string;
+  imageVersion: string;
+  imageType: 'public' | 'custom';
+  instanceType: string;
+  androidVersion: string;
+  sdk: number;
+  abi: string;
+  fingerprint: string;
+  status: InstanceStatus;
+  errorCode: string | null;
+  /** backup/restore progress, 0–100 */
+  rate: number;
+  created: string;
+  modified: string;
+}
+
+export type NewInstance = Omit<Instance, 'status' | 'errorCode' | 'rate' | 'created' | 'modified'> & {
+  status?: InstanceStatus;
+};
+
+export interface InstanceFilters {
+  ids?: string[];
+  name?: string;
+  status?: string;
+}
+
+const toInstance = (r: Selectable<InstanceTable>): Instance => ({
+  ...r,
+  imageType: r.imageType as Instance['imageType'],
+  status: r.status as InstanceStatus,
+  sdk: Number(r.sdk),
+  rate: Number(r.rate),
+});
+
+export class InstancesRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async add(input: NewInstance): Promise<Instance> {
+    const now = new Date().toISOString();
+    const row = { ...input, status: input.status ?? 'RUNNING', errorCode: null, rate: 0, created: now, modified: now };
+    await new AccountsRepo(this.db).ensure(input.account);
+    const res = await this.db
+      .insertInto('instances')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n) !== 1) throw ERRORS.alreadyExists(`Instance ${input.id}`);
+    return row;
+  }
+
+  async get(account: string, id: string): Promise<Instance | null> {
+    const r = await this.db
+      .selectFrom('instances')
+      .selectAll()
+      .where('account', '=', account)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? toInstance(r) : null;
+  }
+
+  list(account: string, f: InstanceFilters = {}, page: PageRequest = {}): Promise<Page<Instance>> {
+    let q = this.db.selectFrom('instances').where('account', '=', account);
+    if (f.ids?.length) q = q.where('id', 'in', f.ids);
+    if (f.name) q = q.where('name', '=', f.name);
+    if (f.status) q = q.where('status', '=', f.status);
+    return paginate(
+      page,
+      100,
+      async () => Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+      (after, limit) =>
+        (after ? q.where(afterCursor(after)) : q)
+          .selectAll()
+          .orderBy('created', 'desc')
+          .orderBy('id', 'desc')
+          .limit(limit)
+          .execute(),
+      toInstance,
+    );
+  }
+
+  /** false when there was no such instance in the account */
+  async remove(account: string, id: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('instances')
+      .where('account', '=', account)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  }
+
+  /** Sets the status; errorCode is cleared unless given, rate kept unless given. */
+  async setStatus(id: string, status: InstanceStatus, opts: { errorCode?: string; rate?: number } = {}): Promise<void> {
+    await this.db
+      .updateTable('instances')
+      .set({
+        status,
+        errorCode: opts.errorCode ?? null,
+        ...(opts.rate === undefined ? {} : { rate: Math.max(0, Math.min(100, Math.round(opts.rate))) }),
+        modified: new Date().toISOString(),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+}

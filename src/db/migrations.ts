@@ -1,0 +1,126 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+// One set of migrations for SQLite and PostgreSQL: only portable column types (text, integer,
+// bigint) and features both share (partial unique indexes, ON CONFLICT). Never edit a shipped
+// migration; add the next one.
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations must not depend on the current schema types
+type AnyDb = Kysely<any>;
+
+const init: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('accounts')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('created', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('access_keys')
+      .addColumn('access_key_id', 'text', (c) => c.primaryKey())
+      .addColumn('access_key_secret', 'text', (c) => c.notNull())
+      .addColumn('account', 'text', (c) => c.notNull().references('accounts.name'))
+      .addColumn('created', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('nonces')
+      .addColumn('nonce', 'text', (c) => c.primaryKey())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('nonces_expires').on('nonces').column('expires_at').execute();
+
+    await db.schema
+      .createTable('instances')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull().references('accounts.name'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('adb_address', 'text', (c) => c.notNull())
+      .addColumn('image_id', 'text', (c) => c.notNull())
+      .addColumn('image_version', 'text', (c) => c.notNull())
+      .addColumn('image_type', 'text', (c) => c.notNull())
+      .addColumn('instance_type', 'text', (c) => c.notNull())
+      .addColumn('android_version', 'text', (c) => c.notNull())
+      .addColumn('sdk', 'integer', (c) => c.notNull())
+      .addColumn('abi', 'text', (c) => c.notNull())
+      .addColumn('fingerprint', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('error_code', 'text')
+      .addColumn('rate', 'integer', (c) => c.notNull())
+      .addColumn('created', 'text', (c) => c.notNull())
+      .addColumn('modified', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('instances_account_created').on('instances').columns(['account', 'created']).execute();
+
+    await db.schema
+      .createTable('backup_files')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull().references('accounts.name'))
+      .addColumn('instance_id', 'text', (c) => c.notNull())
+      .addColumn('instance_name', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('path', 'text', (c) => c.notNull())
+      .addColumn('endpoint', 'text', (c) => c.notNull())
+      .addColumn('bucket', 'text', (c) => c.notNull())
+      .addColumn('object_key', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('size', 'bigint', (c) => c.notNull())
+      .addColumn('sha256', 'text')
+      .addColumn('apps', 'text', (c) => c.notNull())
+      .addColumn('manifest', 'text')
+      .addColumn('task_id', 'text')
+      .addColumn('created', 'text', (c) => c.notNull())
+      .addColumn('modified', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('backup_files_account_created')
+      .on('backup_files')
+      .columns(['account', 'created'])
+      .execute();
+
+    await db.schema
+      .createTable('tasks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull().references('accounts.name'))
+      .addColumn('parent_id', 'text', (c) => c.references('tasks.id'))
+      .addColumn('level', 'integer', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('invoke_id', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text')
+      .addColumn('instance_id', 'text')
+      .addColumn('instance_name', 'text')
+      .addColumn('param', 'text', (c) => c.notNull())
+      .addColumn('result', 'text')
+      .addColumn('error_code', 'text')
+      .addColumn('error_msg', 'text')
+      .addColumn('bytes_done', 'bigint', (c) => c.notNull())
+      .addColumn('bytes_total', 'bigint', (c) => c.notNull())
+      .addColumn('child_total', 'integer', (c) => c.notNull())
+      .addColumn('child_success', 'integer', (c) => c.notNull())
+      .addColumn('child_failed', 'integer', (c) => c.notNull())
+      .addColumn('child_running', 'integer', (c) => c.notNull())
+      .addColumn('start_time', 'text')
+      .addColumn('finish_time', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('lease_owner', 'text')
+      .addColumn('lease_expires', 'text')
+      .addColumn('created', 'text', (c) => c.notNull())
+      .addColumn('modified', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('tasks_account_created').on('tasks').columns(['account', 'created']).execute();
+    await db.schema.createIndex('tasks_parent').on('tasks').column('parent_id').execute();
+    await db.schema.createIndex('tasks_status_created').on('tasks').columns(['status', 'created']).execute();
+    // The database itself guarantees at most one running task per phone, whichever runner claims it.
+    await db.schema
+      .createIndex('tasks_one_processing_per_instance')
+      .on('tasks')
+      .column('instance_id')
+      .unique()
+      .where(sql.ref('status'), '=', 'Processing')
+      .execute();
+  },
+};
+
+export const migrations: MigrationProvider = {
+  getMigrations: async () => ({ '0001_init': init }),
+};

@@ -1,0 +1,101 @@
+// Table types for Kysely. Columns are snake_case in SQL and camelCase here (CamelCasePlugin).
+// Portable across SQLite and PostgreSQL: ids and enums are text, times are ISO-8601 UTC text
+// (`Date#toISOString()`, so text order is time order), counters are integer/bigint numbers,
+// lists and documents are JSON text.
+
+export interface AccountTable {
+  name: string;
+  created: string;
+}
+
+export interface AccessKeyTable {
+  accessKeyId: string;
+  accessKeySecret: string;
+  account: string;
+  created: string;
+}
+
+export interface NonceTable {
+  nonce: string;
+  expiresAt: string;
+}
+
+export interface InstanceTable {
+  id: string;
+  account: string;
+  name: string;
+  adbAddress: string;
+  imageId: string;
+  imageVersion: string;
+  imageType: string;
+  instanceType: string;
+  androidVersion: string;
+  sdk: number;
+  abi: string;
+  fingerprint: string;
+  status: string;
+  errorCode: string | null;
+  rate: number;
+  created: string;
+  modified: string;
+}
+
+export interface BackupFileTable {
+  id: string;
+  account: string;
+  instanceId: string;
+  instanceName: string;
+  name: string;
+  description: string;
+  path: string;
+  endpoint: string;
+  bucket: string;
+  objectKey: string;
+  status: string;
+  size: number;
+  sha256: string | null;
+  apps: string;
+  manifest: string | null;
+  taskId: string | null;
+  created: string;
+  modified: string;
+}
+
+export interface TaskTable {
+  id: string;
+  account: string;
+  parentId: string | null;
+  level: number;
+  type: string;
+  status: string;
+  invokeId: string;
+  resourceId: string | null;
+  instanceId: string | null;
+  instanceName: string | null;
+  param: string;
+  result: string | null;
+  errorCode: string | null;
+  errorMsg: string | null;
+  bytesDone: number;
+  bytesTotal: number;
+  childTotal: number;
+  childSuccess: number;
+  childFailed: number;
+  childRunning: number;
+  startTime: string | null;
+  finishTime: string | null;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseExpires: string | null;
+  created: string;
+  modified: string;
+}
+
+export interface Database {
+  accounts: AccountTable;
+  accessKeys: AccessKeyTable;
+  nonces: NonceTable;
+  instances: InstanceTable;
+  backupFiles: BackupFileTable;
+  tasks: TaskTable;
+}
