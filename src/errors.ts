@@ -56,6 +56,18 @@ export const ERRORS = {
   unsafeArchiveEntry: (entry: string, why: string) =>
     make('BackupFileCorrupted', 400, `The backup file holds an unsafe entry ${JSON.stringify(entry)}: ${why}.`),
   corruptBackup: (why: string) => make('BackupFileCorrupted', 400, `The backup file is damaged: ${why}.`),
+
+  // task failures (a task's ErrorCode / ErrorMsg)
+  appNotInstalled: (pkg: string, instanceId: string) =>
+    make('AppNotInstalled', 400, `The app ${pkg} is not installed on instance ${instanceId}.`),
+  instanceUnreachable: (instanceId: string, why: string) =>
+    make('InstanceUnreachable', 503, `Instance ${instanceId} cannot be reached over ADB: ${why}`),
+  deviceCommandFailed: (instanceId: string, why: string) =>
+    make('DeviceOperationFailed', 500, `An operation on instance ${instanceId} failed: ${why}`),
+  storageFailed: (why: string) => make('StorageOperationFailed', 500, `The object store failed: ${why}`),
+  taskInterrupted: (attempts: number) =>
+    make('TaskInterrupted', 500, `The worker running this task stopped ${attempts} time(s); the task was not retried again.`),
+  incompatible: (code: string, message: string) => make(code, 400, message),
   alreadyExists: (what: string) => make('ResourceAlreadyExists', 409, `${what} already exists.`),
 } as const;
 

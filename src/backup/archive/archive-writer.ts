@@ -16,6 +16,7 @@ export class ArchiveWriter {
   constructor(
     private readonly out: Writable,
     private readonly onBytes: (n: number) => void = () => {},
+    private readonly signal?: AbortSignal,
   ) {}
 
   async writeManifest(manifest: Manifest): Promise<void> {
@@ -98,7 +99,7 @@ export class ArchiveWriter {
   private async write(chunk: Buffer): Promise<void> {
     if (chunk.length === 0) return;
     if (this.out.destroyed) throw new Error('archive output closed');
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+    if (!this.out.write(chunk)) await once(this.out, 'drain', { signal: this.signal });
   }
 }
 

@@ -54,6 +54,8 @@ export const sidecarSchema = z.object({
   manifest: manifestSchema,
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** bytes of file data inside the archive, for progress totals */
+  dataBytes: z.number().int().nonnegative(),
 });
 export type Sidecar = z.infer<typeof sidecarSchema>;
 

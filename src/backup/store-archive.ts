@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { ERRORS, ServiceError } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { ArchiveWriter } from './archive/archive-writer.ts';
+import { zstdCompress } from './archive/zstd.ts';
+
+// Streams an archive through zstd into the object store without a temporary copy. The stored
+// body only ends after the whole archive was written and zstd exited cleanly; any failure
+// destroys it instead, so the store discards the partial object rather than keeping a
+// truncated archive that looks complete.
+
+export async function storeArchive(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  outer: AbortSignal,
+  onBytes: (n: number) => void,
+  build: (w: ArchiveWriter) => Promise<void>,
+): Promise<{ size: number; sha256: string }> {
+  const z = zstdCompress();
+  const hash = createHash('sha256');
+  let size = 0;
+  const body = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  z.output.pipe(body, { end: false });
+  const failed = new AbortController();
+  const signal = AbortSignal.any([outer, failed.signal]);
+  let putError: unknown;
+  const put = store.put(bucket, key, body, { ifNoneMatch: true, signal }).catch((err: unknown) => {
+    putError = err;
+    failed.abort(err);
+    throw err;
+  });
+  put.catch(() => {}); // awaited below; this only keeps an early failure from being unhandled
+  try {
+    const w = new ArchiveWriter(z.input, onBytes, signal);
+    await build(w);
+    await w.finish();
+    await z.done;
+    body.end();
+    await put;
+    return { size, sha256: hash.digest('hex') };
+  } catch (err) {
+    z.kill();
+    body.destroy(err instanceof Error ? err : new Error(String(err)));
+    await put.catch(() => {});
+    if (putError) throw putError instanceof ServiceError ? putError : ERRORS.storageFailed(messageOf(putError));
+    throw outer.aborted ? outer.reason : err;
+  }
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
