@@ -70,10 +70,8 @@ export const ERRORS = {
   incompatible: (code: string, message: string) => make(code, 400, message),
   alreadyExists: (what: string) => make('ResourceAlreadyExists', 409, `${what} already exists.`),
 
-  // object storage: `what` names the object as oss://bucket/key, never as a host path
+  // `what` names the object as oss://bucket/key, never as a host path
   objectNotFound: (what: string) => make('ObjectNotFound', 404, `The stored object ${what} does not exist.`),
-  storageFailed: (what: string, why: string) =>
-    make('StorageError', 502, `The object store failed while ${what}: ${why}.`),
 } as const;
 
 /** Turns anything thrown into a ServiceError; unknown errors become InternalError, keeping the cause. */
