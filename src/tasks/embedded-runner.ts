@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { Task } from '../db/tasks-repo.ts';
+import { ServiceError } from '../errors.ts';
+import { ProgressWriter } from './progress-writer.ts';
+import type { SettledListener, TaskHandler, TaskQueue } from './task-queue.ts';
+import { type Outcome, TaskStore } from './task-store.ts';
+
+export interface EmbeddedRunnerOptions {
+  /** at most this many tasks at once in this runner (default 2) */
+  concurrency?: number;
+  /** how often to look for work when not notified (default 1000 ms) */
+  pollIntervalMs?: number;
+  /** a task whose runner stops renewing for this long is taken over (default 30 s) */
+  leaseMs?: number;
+  /** claims before a task that keeps losing its runner is failed with TaskInterrupted (default 3) */
+  maxAttempts?: number;
+  /** minimum time between progress writes per task (default 300 ms) */
+  progressIntervalMs?: number;
+  /** background faults (database down, a listener that threw); the loop backs off and carries on */
+  onError?: (err: unknown, context: string) => void;
+}
+
+type State = 'created' | 'active' | 'stopping' | 'stopped';
+const STOPPING = 'runner stopping';
+const MAX_BACKOFF_MS = 30_000;
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** Runs tasks in this process with their state in the database (SQLite or PostgreSQL). Modelled
+ * on pg-boss's worker: explicit states, an abortable poll delay, back-off after errors. */
+export class EmbeddedRunner implements TaskQueue {
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private state: State = 'created';
+  private readonly store: TaskStore;
+  private readonly running = new Map<string, Running>();
+  private readonly listeners = new Set<SettledListener>();
+  private handler: TaskHandler | null = null;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: (() => void) | null = null;
+  /** set by a non-draining stop(): tasks claimed from now on are handed back unrun */
+  private aborting = false;
+  private woken = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly opts: Required<Omit<EmbeddedRunnerOptions, 'onError'>> & Pick<EmbeddedRunnerOptions, 'onError'>;
+
+  constructor(db: Kysely<Database>, options: EmbeddedRunnerOptions = {}) {
+    this.store = new TaskStore(db);
+    this.opts = {
+      concurrency: 2,
+      pollIntervalMs: 1000,
+      leaseMs: 30_000,
+      maxAttempts: 3,
+      progressIntervalMs: 300,
+      ...options,
+    };
+  }
+
+  async start(handler: TaskHandler): Promise<void> {
+    if (this.state !== 'created') throw new Error(`runner cannot start when ${this.state}`);
+    this.handler = handler;
+    this.state = 'active';
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(50, this.opts.leaseMs / 3));
+    this.loopDone = this.loop();
+  }
+
+  notify(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  onSettled(listener: SettledListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async stop(opts: { drain?: boolean } = {}): Promise<void> {
+    if (this.state === 'created') this.state = 'stopped';
+    if (this.state !== 'active') return this.loopDone;
+    this.state = 'stopping';
+    this.notify();
+    this.aborting = !opts.drain;
+    if (!opts.drain) for (const r of this.running.values()) r.controller.abort(new Error(STOPPING));
+    await this.loopDone;
+    while (this.running.size) await Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.state = 'stopped';
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.state === 'active') {
+      let again = false;
+      try {
+        for (const task of await this.store.recoverExpired(this.opts.maxAttempts)) await this.emitSettled(task);
+        const free = this.opts.concurrency - this.running.size;
+        if (free > 0 && this.state === 'active') {
+          const claimed = await this.store.claim(this.owner, free, this.opts.leaseMs);
+          for (const task of claimed) this.run(task);
+          // more may be waiting behind the candidates this poll saw
+          again = claimed.length > 0 && this.running.size < this.opts.concurrency;
+        }
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.report(err, 'poll');
+      }
+      const backoff = Math.min(this.opts.pollIntervalMs * 2 ** failures, MAX_BACKOFF_MS);
+      if (!again) await this.delay(failures ? backoff : this.opts.pollIntervalMs);
+    }
+  }
+
+  /** sleeps until the interval passed or notify() was called (also before the sleep began) */
+  private delay(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  private run(task: Task): void {
+    const controller = new AbortController();
+    const entry: Running = { controller, done: Promise.resolve() };
+    this.running.set(task.id, entry);
+    if (this.aborting) controller.abort(new Error(STOPPING));
+    entry.done = this.execute(task, controller.signal)
+      .catch((err) => this.report(err, `task ${task.id}`))
+      .finally(() => {
+        this.running.delete(task.id);
+        this.notify(); // a slot is free
+      });
+  }
+
+  private async execute(task: Task, signal: AbortSignal): Promise<void> {
+    const handler = this.handler;
+    if (!handler) return;
+    const progress = new ProgressWriter(this.opts.progressIntervalMs, (done, total) =>
+      this.store.progress(this.owner, task.id, done, total),
+    );
+    if (signal.aborted) return this.store.release(this.owner, task.id);
+    let outcome: Outcome;
+    try {
+      const result = await handler(task, { signal, progress: (d, t) => progress.update(d, t) });
+      outcome = { status: 'Finished', result: result === undefined ? null : JSON.stringify(result) };
+    } catch (err) {
+      if (signal.aborted && signal.reason instanceof Error && signal.reason.message === STOPPING) {
+        await progress.flush().catch(() => undefined);
+        await this.store.release(this.owner, task.id);
+        return;
+      }
+      outcome =
+        err instanceof ServiceError
+          ? { status: 'Failed', errorCode: err.code, errorMsg: err.message }
+          : {
+              status: 'Failed',
+              errorCode: 'InternalError',
+              errorMsg: err instanceof Error ? err.message : String(err),
+            };
+    }
+    await progress.flush().catch((err) => this.report(err, `progress of ${task.id}`));
+    const settled = await this.store.settle(this.owner, task.id, outcome);
+    if (settled) await this.emitSettled(settled);
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      const lost = await this.store.heartbeat(this.owner, [...this.running.keys()], this.opts.leaseMs);
+      for (const id of lost) this.running.get(id)?.controller.abort(new Error('task taken over by another runner'));
+    } catch (err) {
+      this.report(err, 'heartbeat');
+    }
+  }
+
+  private async emitSettled(task: Task): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        await listener(task);
+      } catch (err) {
+        this.report(err, `onSettled listener for ${task.id}`);
+      }
+    }
+  }
+
+  private report(err: unknown, context: string): void {
+    this.opts.onError?.(err, context);
+  }
+}
