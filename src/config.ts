@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { isEndpointName } from './storage/object-key.ts';
+
+// The one configuration object, validated once at start-up and passed down in slices. Layers, the later
+// winning: defaults < config file (--config / CONFIG_FILE, JSON) < environment < command-line flags.
+
+const fromDigits = (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v);
+const int = (min: number, max: number) => z.preprocess(fromDigits, z.number().int().min(min).max(max));
+
+const fsDriver = z.strictObject({ driver: z.literal('fs') });
+const s3Driver = z
+  .strictObject({
+    driver: z.literal('s3'),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+    region: z.string().min(1).default('us-east-1'),
+    forcePathStyle: z.boolean().default(false),
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+  })
+  .refine((d) => (d.accessKeyId === undefined) === (d.secretAccessKey === undefined), {
+    message: 'accessKeyId and secretAccessKey are given together or not at all',
+    path: ['secretAccessKey'],
+  });
+const driver = z.discriminatedUnion('driver', [fsDriver, s3Driver]);
+const endpointName = z.string().refine(isEndpointName, 'expected a lower-case host name, optionally with :port');
+
+const schema = z
+  .strictObject({
+    server: z
+      .strictObject({ host: z.string().min(1).default('127.0.0.1'), port: int(0, 65535).default(8080) })
+      .prefault({}),
+    dataDir: z.string().min(1).default('./data'),
+    databaseUrl: z
+      .string()
+      .refine(
+        (s) => /^postgres(ql)?:\/\/[^\s]+$/.test(s) && URL.canParse(s),
+        'expected a postgres:// or postgresql:// URL',
+      )
+      .optional(),
+    worker: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        concurrency: int(1, 256).default(4),
+        /** how long a claimed task stays a worker's without a heartbeat before another may take it over */
+        leaseMs: int(1_000, 3_600_000).default(60_000),
+      })
+      .prefault({}),
+    adb: z
+      .strictObject({
+        keyDir: z.string().min(1).optional(),
+        connectTimeoutMs: int(100, 600_000).default(10_000),
+      })
+      .prefault({}),
+    storage: z
+      .strictObject({
+        default: driver.nullable().default({ driver: 'fs' }),
+        endpoints: z.record(endpointName, driver).default({}),
+      })
+      .prefault({}),
+  })
+  .transform((c) => {
+    const dataDir = resolve(c.dataDir);
+    return { ...c, dataDir, adb: { ...c.adb, keyDir: resolve(c.adb.keyDir ?? join(dataDir, 'adb')) } };
+  });
+
+type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+export type Config = DeepReadonly<z.output<typeof schema>>;
+export type StorageConfig = Config['storage'];
+export type DriverConfig = NonNullable<StorageConfig['default']>;
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Path = readonly string[];
+// Each source layer, with the name a user knows it by (for messages).
+const ENV: ReadonlyArray<[string, Path]> = [
+  ['HOST', ['server', 'host']],
+  ['PORT', ['server', 'port']],
+  ['DATA_DIR', ['dataDir']],
+  ['DATABASE_URL', ['databaseUrl']],
+  ['WORKER_CONCURRENCY', ['worker', 'concurrency']],
+  ['WORKER_LEASE_MS', ['worker', 'leaseMs']],
+  ['ADB_KEY_DIR', ['adb', 'keyDir']],
+  ['ADB_CONNECT_TIMEOUT_MS', ['adb', 'connectTimeoutMs']],
+];
+// Commander's camel-cased option names. `--no-worker` yields worker=true when absent, so only false counts.
+const FLAGS: ReadonlyArray<[string, string, Path]> = [
+  ['host', '--host', ['server', 'host']],
+  ['port', '--port', ['server', 'port']],
+  ['dataDir', '--data-dir', ['dataDir']],
+  ['databaseUrl', '--database-url', ['databaseUrl']],
+  ['concurrency', '--concurrency', ['worker', 'concurrency']],
+  ['worker', '--no-worker', ['worker', 'enabled']],
+];
+
+/** Builds the frozen config: flags > env > config file > defaults. Throws ConfigError listing every bad field. */
+export function loadConfig(opts: { flags: Record<string, unknown>; env?: NodeJS.ProcessEnv }): Config {
+  const env = opts.env ?? process.env;
+  const raw: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
+  const file = str(opts.flags.config) ?? str(env.CONFIG_FILE);
+  if (file) {
+    Object.assign(raw, readConfigFile(resolve(file)));
+    sources.set('', `config file ${file}`);
+  }
+  for (const [name, path] of ENV) {
+    const value = str(env[name]);
+    if (value !== undefined) set(raw, path, value, sources, `env ${name}`);
+  }
+  for (const [name, flag, path] of FLAGS) {
+    const value = opts.flags[name];
+    if (value === undefined || (name === 'worker' && value !== false)) continue;
+    set(raw, path, value, sources, `flag ${flag}`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => describe(i, raw, sources));
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
+  }
+  return deepFreeze(parsed.data);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`Config file ${path} must hold a JSON object`);
+  }
+  return data as Record<string, unknown>;
+}
+
+function set(root: Record<string, unknown>, path: Path, value: unknown, sources: Map<string, string>, from: string) {
+  let node = root;
+  for (const part of path.slice(0, -1)) {
+    const next = node[part];
+    node[part] = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...next } : {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+  sources.set(path.join('.'), from);
+}
+
+const SECRET = /secret|password|token|accesskey/i;
+
+function describe(issue: z.core.$ZodIssue, raw: unknown, sources: Map<string, string>): string {
+  const path = issue.path.map(String);
+  const name = path.join('.') || '(root)';
+  let from = 'default';
+  for (let n = path.length; n >= 0; n--) {
+    const s = sources.get(path.slice(0, n).join('.'));
+    if (s) {
+      from = s;
+      break;
+    }
+  }
+  const value = path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], raw);
+  const shown = typeof value === 'object' || value === undefined ? '' : `=${show(path, value)}`;
+  return `${name}${shown} (${from}): ${issue.message}`;
+}
+
+function show(path: string[], value: unknown): string {
+  const last = path[path.length - 1] ?? '';
+  if (SECRET.test(last)) return '[redacted]';
+  const text = String(value);
+  // A database URL may carry a password; show where it points, never who logs in.
+  const shown = last === 'databaseUrl' ? text.replace(/\/\/[^@/]*@/, '//***@') : text;
+  return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown);
+}
+
+function deepFreeze<T>(value: T): DeepReadonly<T> {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value as DeepReadonly<T>;
+}

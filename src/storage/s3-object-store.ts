@@ -1,0 +1,203 @@
+import { addAbortSignal, Readable, Transform } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ERRORS, ServiceError } from '../errors.ts';
+import { assertBucket, assertKey, assertPrefix, objectUrl } from './object-key.ts';
+import type { ObjectInfo, ObjectStore } from './object-store.ts';
+
+// S3-compatible stores (AWS, MinIO, Alibaba OSS through its S3 endpoint). Puts stream through lib-storage's
+// multipart Upload, which holds at most queueSize parts in flight plus one being filled, so memory is
+// bounded by partSize × (queueSize + 1) whatever the object's size; on failure it aborts the multipart
+// upload, so no object and no orphaned parts remain.
+
+export interface S3StoreOptions {
+  url: string;
+  region: string;
+  forcePathStyle: boolean;
+  /** both or neither; without them the SDK's default credential chain applies */
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+  /** bytes per multipart part, at least 5 MiB (S3's minimum) */
+  partSize?: number;
+  /** parts uploaded concurrently */
+  queueSize?: number;
+  /** keys per ListObjectsV2 page */
+  listPageSize?: number;
+}
+
+const MiB = 1024 * 1024;
+
+export class S3ObjectStore implements ObjectStore {
+  readonly #client: S3Client;
+  readonly #partSize: number;
+  readonly #queueSize: number;
+  readonly #pageSize: number | undefined;
+
+  constructor(opts: S3StoreOptions) {
+    const { accessKeyId, secretAccessKey } = opts;
+    this.#client = new S3Client({
+      endpoint: opts.url,
+      region: opts.region,
+      forcePathStyle: opts.forcePathStyle,
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+      // The SDK's default CRC trailers are not understood by OSS and older S3-compatible servers.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    this.#client.middlewareStack.add(forbidOverwrite, { step: 'build', name: 'ossForbidOverwrite' });
+    this.#partSize = Math.max(5 * MiB, opts.partSize ?? 8 * MiB);
+    this.#queueSize = Math.max(1, opts.queueSize ?? 2);
+    this.#pageSize = opts.listPageSize;
+  }
+
+  async put(
+    bucket: string,
+    key: string,
+    body: Readable,
+    opts: { ifNoneMatch?: boolean; signal?: AbortSignal } = {},
+  ): Promise<number> {
+    const url = objectUrl(bucket, key);
+    try {
+      assertBucket(bucket);
+      assertKey(key);
+      opts.signal?.throwIfAborted();
+      // Conditional writes are atomic only where the server supports them; this also refuses early, before
+      // any byte is sent, on servers that do.
+      if (opts.ifNoneMatch && (await this.head(bucket, key))) throw ERRORS.alreadyExists(`Object ${url}`);
+    } catch (err) {
+      body.destroy();
+      throw err;
+    }
+    let size = 0;
+    let sourceError: unknown;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    body.on('error', (err) => counted.destroy(err));
+    counted.on('error', (err) => {
+      sourceError ??= err;
+    });
+    body.pipe(counted);
+    if (opts.signal) addAbortSignal(opts.signal, counted);
+    const upload = new Upload({
+      client: this.#client,
+      params: { Bucket: bucket, Key: key, Body: counted, ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}) },
+      partSize: this.#partSize,
+      queueSize: this.#queueSize,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+      return size;
+    } catch (err) {
+      body.destroy();
+      counted.destroy();
+      // A failing source is the cause even when lib-storage reports the clean-up's error instead.
+      if (sourceError !== undefined) throw sourceError;
+      if (isConflict(err)) throw ERRORS.alreadyExists(`Object ${url}`);
+      throw s3Error(`writing ${url}`, err);
+    }
+  }
+
+  async get(bucket: string, key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const url = objectUrl(bucket, key);
+    const cmd = new GetObjectCommand({ Bucket: assertBucket(bucket), Key: assertKey(key) });
+    try {
+      const res = await this.#client.send(cmd, { abortSignal: opts.signal });
+      if (!(res.Body instanceof Readable)) throw new Error('the response has no body stream');
+      return opts.signal ? addAbortSignal(opts.signal, res.Body) : res.Body;
+    } catch (err) {
+      if (status(err) === 404) throw ERRORS.objectNotFound(url);
+      throw s3Error(`reading ${url}`, err);
+    }
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | null> {
+    const cmd = new HeadObjectCommand({ Bucket: assertBucket(bucket), Key: assertKey(key) });
+    try {
+      const res = await this.#client.send(cmd);
+      return { key, size: res.ContentLength ?? 0, modified: res.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (status(err) === 404) return null;
+      throw s3Error(`reading ${objectUrl(bucket, key)}`, err);
+    }
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    const cmd = new DeleteObjectCommand({ Bucket: assertBucket(bucket), Key: assertKey(key) });
+    try {
+      await this.#client.send(cmd);
+    } catch (err) {
+      if (status(err) !== 404) throw s3Error(`deleting ${objectUrl(bucket, key)}`, err);
+    }
+  }
+
+  async *list(bucket: string, prefix: string): AsyncIterable<ObjectInfo> {
+    assertBucket(bucket);
+    assertPrefix(prefix);
+    let token: string | undefined;
+    do {
+      const cmd = new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix === '' ? undefined : prefix,
+        ContinuationToken: token,
+        MaxKeys: this.#pageSize,
+      });
+      const page = await this.#client.send(cmd).catch((err: unknown) => {
+        throw s3Error(`listing oss://${bucket}/${prefix}`, err);
+      });
+      for (const o of page.Contents ?? []) {
+        if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Closes pooled connections; the store must not be used afterwards. */
+  destroy(): void {
+    this.#client.destroy();
+  }
+}
+
+// OSS ignores If-None-Match on writes and has its own header for the same promise; other servers ignore it.
+const forbidOverwrite =
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK types middleware generically over every command
+  (next: (args: any) => Promise<any>) => async (args: { input: unknown; request: unknown }) => {
+    const request = args.request as { headers?: Record<string, string> };
+    if ((args.input as { IfNoneMatch?: string }).IfNoneMatch === '*' && request.headers) {
+      request.headers['x-oss-forbid-overwrite'] = 'true';
+    }
+    return next(args);
+  };
+
+function status(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function isConflict(err: unknown): boolean {
+  const name = (err as Error | undefined)?.name;
+  // 412: S3/MinIO If-None-Match; 409: AWS's concurrent conditional write, OSS's FileAlreadyExists.
+  return (
+    status(err) === 412 ||
+    name === 'PreconditionFailed' ||
+    name === 'FileAlreadyExists' ||
+    name === 'ConditionalRequestConflict'
+  );
+}
+
+function s3Error(what: string, err: unknown): Error {
+  if (err instanceof ServiceError || (err as Error | undefined)?.name === 'AbortError') return err as Error;
+  const e = err as Error;
+  const failure = ERRORS.storageFailed(`${what}: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+  (failure as { cause?: unknown }).cause = err;
+  return failure;
+}
