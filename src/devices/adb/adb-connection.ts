@@ -1,0 +1,156 @@
+import type { Socket } from 'node:net';
+import { ERRORS, type ServiceError } from '../../errors.ts';
+import type { AdbKey } from './adb-key.ts';
+import { AdbStream, type StreamHost } from './adb-stream.ts';
+import { type DeviceBanner, handshake } from './handshake.ts';
+import { A_CLSE, A_OKAY, A_OPEN, A_WRTE, encodePacket, type Packet, type PacketDecoder } from './packet.ts';
+
+// A connected adbd: the stream table over one socket. Losing the socket destroys every open
+// stream with "device <addr> disconnected", so no reader or writer is ever left hanging.
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  key: AdbKey;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export class AdbConnection implements StreamHost {
+  readonly address: string;
+  private readonly streams = new Map<number, AdbStream>();
+  private readonly opening = new Map<number, (err: Error | null) => void>();
+  private nextId = 1;
+  private closedError: ServiceError | null = null;
+  private readonly closed: Promise<void>;
+
+  static async connect(opts: ConnectOptions): Promise<AdbConnection> {
+    const hs = await handshake(opts);
+    const conn = new AdbConnection(`${opts.host}:${opts.port}`, hs.socket, hs.decoder, hs.banner, hs.maxPayload, opts);
+    for (const p of hs.pending) conn.dispatch(p);
+    hs.socket.resume();
+    return conn;
+  }
+
+  private constructor(
+    address: string,
+    private readonly socket: Socket,
+    decoder: PacketDecoder,
+    readonly banner: DeviceBanner,
+    readonly maxPayload: number,
+    private readonly opts: ConnectOptions,
+  ) {
+    this.address = address;
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const p of decoder.push(chunk)) this.dispatch(p);
+      } catch (err) {
+        this.shutdown(`sent a corrupt packet (${(err as Error).message})`);
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.shutdown(`(${err.code ?? err.message})`));
+    socket.on('close', () => this.shutdown(''));
+  }
+
+  get features(): Set<string> {
+    return this.banner.features;
+  }
+
+  get isClosed(): boolean {
+    return this.closedError !== null;
+  }
+
+  /** Opens a service stream (`shell,v2,raw:…`, `exec:…`, `sync:`); bounded by the connect timeout. */
+  open(service: string, signal?: AbortSignal): Promise<AdbStream> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const id = this.nextId++;
+    const stream = new AdbStream(this, id, service);
+    this.streams.set(id, stream);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => settle(this.failure(`did not answer OPEN ${brief(service)} within ${this.opts.timeoutMs} ms`)),
+        this.opts.timeoutMs,
+      );
+      const onAbort = () => settle(signal?.reason ?? new Error('aborted'));
+      const settle = (err: Error | null) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.opening.delete(id);
+        if (!err) return resolve(stream);
+        // a destroyed stream that is still opening stays in the table, so a late OKAY gets a CLSE
+        stream.destroy();
+        reject(err);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.opening.set(id, settle);
+      this.send(A_OPEN, id, 0, Buffer.from(`${service}\0`));
+    });
+  }
+
+  send(command: number, arg0: number, arg1: number, payload?: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(encodePacket(command, arg0, arg1, payload));
+  }
+
+  forget(localId: number): void {
+    this.streams.delete(localId);
+  }
+
+  async close(): Promise<void> {
+    this.shutdown('', 'closed');
+    this.socket.end();
+    // a device that never answers our FIN must not keep close() waiting
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    await this.closed;
+  }
+
+  private dispatch(p: Packet): void {
+    // anything else (unknown ids, stray handshake packets) is ignored, as adbd does
+    const stream = this.streams.get(p.arg1);
+    if (!stream) return;
+    if (p.command === A_OKAY) {
+      if (stream.isOpen) stream.onAck();
+      else this.opened(stream, p.arg0);
+    } else if (p.command === A_WRTE) {
+      if (stream.isOpen) stream.onData(p.payload);
+    } else if (p.command === A_CLSE) {
+      if (stream.isOpen) stream.onRemoteClose();
+      else {
+        this.forget(stream.localId);
+        this.opening.get(stream.localId)?.(this.failure(`refused the service ${brief(stream.service)}`));
+      }
+    }
+  }
+
+  private opened(stream: AdbStream, remoteId: number): void {
+    stream.onOpened(remoteId);
+    if (!stream.destroyed) {
+      this.opening.get(stream.localId)?.(null);
+      return;
+    }
+    // abandoned while opening (timeout or abort): close it on the device too
+    this.send(A_CLSE, stream.localId, remoteId);
+    this.forget(stream.localId);
+  }
+
+  private failure(why: string): ServiceError {
+    return ERRORS.deviceCommandFailed(this.address, `the device ${why}`);
+  }
+
+  private shutdown(reason: string, verb = 'disconnected'): void {
+    if (this.closedError) return;
+    this.closedError = ERRORS.instanceUnreachable(
+      this.address,
+      `device ${this.address} ${verb}${reason ? ` ${reason}` : ''}`,
+    );
+    for (const settle of [...this.opening.values()]) settle(this.closedError);
+    for (const stream of [...this.streams.values()]) stream.destroy(this.closedError);
+    this.streams.clear();
+    if (verb !== 'closed') this.socket.destroy();
+  }
+}
+
+function brief(service: string): string {
+  return JSON.stringify(service.length > 80 ? `${service.slice(0, 77)}...` : service);
+}

@@ -1,0 +1,146 @@
+import { Readable } from 'node:stream';
+import { ERRORS } from '../../errors.ts';
+import type { AdbConnection } from './adb-connection.ts';
+import type { AdbStream } from './adb-stream.ts';
+import {
+  encodeShellPacket,
+  SHELL_CLOSE_STDIN,
+  SHELL_EXIT,
+  SHELL_STDERR,
+  SHELL_STDIN,
+  SHELL_STDOUT,
+  ShellPacketDecoder,
+} from './shell-protocol.ts';
+
+// `shell,v2,raw:<command>`: stdout as a back-pressured Readable, stdin streamed from a Readable
+// and closed with the close-stdin packet, exit code and stderr when the command ends.
+
+export interface ShellExit {
+  exitCode: number;
+  stderr: string;
+}
+
+export interface ShellProcess {
+  stdout: Readable;
+  /** settles when the exit packet arrives (or the stream fails); never rejects unobserved */
+  exit: Promise<ShellExit>;
+}
+
+export interface ShellOptions {
+  stdin?: Readable;
+  signal?: AbortSignal;
+  /** a non-zero exit errors stdout (with stderr's text) instead of ending it */
+  failOnNonZero?: boolean;
+}
+
+const MAX_STDERR = 64 * 1024;
+
+export function spawnShell(conn: AdbConnection, command: string, opts: ShellOptions = {}): ShellProcess {
+  let adb: AdbStream | null = null;
+  let done = false;
+  const stdout = new Readable({
+    read: () => adb?.resume(),
+    destroy: (err, cb) => {
+      done = true;
+      adb?.destroy();
+      cb(err);
+    },
+  });
+  const stderr: Buffer[] = [];
+  let stderrSize = 0;
+  let resolveExit!: (e: ShellExit) => void;
+  let rejectExit!: (e: Error) => void;
+  const exit = new Promise<ShellExit>((resolve, reject) => {
+    resolveExit = resolve;
+    rejectExit = reject;
+  });
+  exit.catch(() => {});
+
+  const fail = (err: Error) => {
+    if (done) return;
+    done = true;
+    rejectExit(err);
+    stdout.destroy(err);
+  };
+  const finish = (exitCode: number) => {
+    if (done) return;
+    done = true;
+    const result = { exitCode, stderr: Buffer.concat(stderr).toString('utf8').trim() };
+    if (exitCode !== 0 && opts.failOnNonZero) stdout.destroy(commandFailed(conn, command, result));
+    else stdout.push(null);
+    resolveExit(result);
+    adb?.destroy();
+  };
+  const decoder = new ShellPacketDecoder((id, data) => {
+    if (done) return;
+    if (id === SHELL_STDOUT) {
+      if (!stdout.push(data)) adb?.pause();
+    } else if (id === SHELL_STDERR && stderrSize < MAX_STDERR) {
+      stderr.push(data);
+      stderrSize += data.length;
+    } else if (id === SHELL_EXIT) finish(data[0] ?? 255);
+  });
+  const onAbort = () => {
+    const reason = opts.signal?.reason;
+    fail(reason instanceof Error ? reason : new Error('aborted'));
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  exit.finally(() => opts.signal?.removeEventListener('abort', onAbort)).catch(() => {});
+
+  if (!conn.features.has('shell_v2')) {
+    fail(ERRORS.deviceCommandFailed(conn.address, 'the device does not support shell protocol v2 (no exit codes)'));
+    return { stdout, exit };
+  }
+  conn.open(`shell,v2,raw:${command}`, opts.signal).then((stream) => {
+    adb = stream;
+    if (done) return void stream.destroy();
+    stream.on('data', (chunk: Buffer) => decoder.push(chunk));
+    stream.on('end', () =>
+      fail(ERRORS.deviceCommandFailed(conn.address, `\`${command}\` ended without an exit status`)),
+    );
+    stream.on('error', fail);
+    if (opts.stdin) pumpStdin(stream, opts.stdin, conn.maxPayload, () => done).catch(fail);
+  }, fail);
+  return { stdout, exit };
+}
+
+/** Runs a small command to completion, collecting its output (bounded). */
+export async function runShell(
+  conn: AdbConnection,
+  command: string,
+  opts: Omit<ShellOptions, 'failOnNonZero'> & { maxOutput?: number } = {},
+): Promise<ShellExit & { stdout: string }> {
+  const max = opts.maxOutput ?? 16 * 1024 * 1024;
+  const proc = spawnShell(conn, command, opts);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw ERRORS.deviceCommandFailed(conn.address, `\`${command}\` printed more than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  const result = await proc.exit;
+  return { ...result, stdout: Buffer.concat(chunks).toString('utf8') };
+}
+
+export function commandFailed(conn: AdbConnection, command: string, result: ShellExit & { stdout?: string }) {
+  const detail = result.stderr || result.stdout?.trim() || 'no output';
+  return ERRORS.deviceCommandFailed(conn.address, `\`${command}\` exited with ${result.exitCode}: ${detail}`);
+}
+
+async function pumpStdin(adb: AdbStream, stdin: Readable, maxPayload: number, ended: () => boolean) {
+  const room = maxPayload - 5;
+  for await (const data of stdin as AsyncIterable<Buffer | string>) {
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    // one shell packet per WRTE: adbd's shell protocol reader expects packets that fit its buffer
+    for (let offset = 0; offset < chunk.length; offset += room) {
+      if (ended()) return;
+      await write(adb, encodeShellPacket(SHELL_STDIN, chunk.subarray(offset, offset + room)));
+    }
+  }
+  if (!ended()) await write(adb, encodeShellPacket(SHELL_CLOSE_STDIN));
+}
+
+function write(stream: AdbStream, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
+}

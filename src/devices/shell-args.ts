@@ -1,0 +1,65 @@
+import { ERRORS } from '../errors.ts';
+
+// Every value that reaches a device shell passes through here: validated against a strict
+// shape first (so a bad value fails before any I/O), then single-quoted anyway, so the shell
+// sees it as one literal word even if a validator were ever too lax.
+
+const PACKAGE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
+const PERMISSION = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
+// base.apk, split_config.arm64_v8a.apk: a plain file name, never a path
+const APK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\.apk$/;
+// u:object_r:app_data_file:s0:c512,c768
+const SELINUX_CONTEXT = /^[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:s\d+(-s\d+)?(:c\d+([.,]c\d+)*)?$/;
+const MAX_PATH = 4096;
+
+/** The POSIX single-quote form: 'it'\''s' */
+export function quote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export function packageName(value: string): string {
+  if (typeof value !== 'string' || value.length > 255 || !PACKAGE.test(value)) {
+    throw ERRORS.invalidParameter('PackageName', `${JSON.stringify(value)} is not a valid Android package name`);
+  }
+  return value;
+}
+
+export function permissionName(value: string): string {
+  if (typeof value !== 'string' || value.length > 255 || !PERMISSION.test(value)) {
+    throw ERRORS.invalidParameter('Permission', `${JSON.stringify(value)} is not a valid permission name`);
+  }
+  return value;
+}
+
+export function apkName(value: string): string {
+  if (typeof value !== 'string' || value.length > 255 || !APK_NAME.test(value)) {
+    throw ERRORS.invalidParameter('ApkName', `${JSON.stringify(value)} is not a plain .apk file name`);
+  }
+  return value;
+}
+
+export function selinuxContext(value: string): string {
+  if (typeof value !== 'string' || value.length > 255 || !SELINUX_CONTEXT.test(value)) {
+    throw ERRORS.invalidParameter('SecurityContext', `${JSON.stringify(value)} is not a valid SELinux context`);
+  }
+  return value;
+}
+
+/** An absolute device path: no NUL, no control characters, no `.`/`..` segments. */
+export function devicePath(value: string): string {
+  const bad = (why: string) => ERRORS.invalidParameter('Path', `${JSON.stringify(value)} ${why}`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH) throw bad('is not a usable path');
+  if (!value.startsWith('/')) throw bad('is not absolute');
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw bad('contains control characters');
+  const segments = value.split('/').slice(1);
+  if (segments.some((s) => s === '..' || s === '.')) throw bad('contains "." or ".." segments');
+  return value;
+}
+
+/** A non-negative integer id (uid, gid, session id, size) that fits a 64-bit device field safely. */
+export function numericId(value: number, name = 'Id'): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw ERRORS.invalidParameter(name, `${String(value)} is not a non-negative integer`);
+  }
+  return value;
+}
