@@ -41,7 +41,7 @@ describe.each(BACKENDS)('embedded runner on %s', (backend) => {
   });
   afterEach(async () => {
     await Promise.all(runners.splice(0).map((r) => r.stop()));
-    await t.dispose();
+    await t?.dispose();
     expect(errors).toEqual([]);
   });
 

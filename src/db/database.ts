@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AccountsRepo, NoncesRepo } from './accounts-repo.ts';
 import { BackupFilesRepo } from './backup-files-repo.ts';
@@ -72,16 +72,30 @@ function postgresKysely(url: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
 }
 
+async function migrate(kysely: Kysely<Database>, isPostgres: boolean): Promise<void> {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: name ours,
+  // or another schema's tables (another app, another tenant) would be taken for ours.
+  let migrationTableSchema: string | undefined;
+  if (isPostgres) {
+    const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(kysely);
+    migrationTableSchema = rows[0]?.schema ?? undefined;
+    if (!migrationTableSchema) throw new Error('PostgreSQL search_path names no existing schema to keep tables in');
+  }
+  const { error } = await new Migrator({ db: kysely, provider: migrations, migrationTableSchema }).migrateToLatest();
+  if (error) throw error;
+}
+
 /** Opens the metadata database (SQLite by default, PostgreSQL for a postgres:// URL) and migrates it. */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
   const url = opts.databaseUrl;
   const isPostgres = !!url && /^postgres(ql)?:\/\//.test(url);
   if (url && !isPostgres) throw new Error(`Unsupported database URL (expected postgres://…): ${url.split('@').pop()}`);
   const kysely = isPostgres && url ? postgresKysely(url) : sqliteKysely(opts.dataDir);
-  const { error } = await new Migrator({ db: kysely, provider: migrations }).migrateToLatest();
-  if (error) {
+  try {
+    await migrate(kysely, isPostgres);
+  } catch (err) {
     await kysely.destroy();
-    throw error;
+    throw err;
   }
   return {
     ...repositories(kysely),

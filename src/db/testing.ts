@@ -6,8 +6,9 @@ import { type Db, openDatabase } from './database.ts';
 import { newId } from './ids.ts';
 
 // For test suites (ours and the API's): a fresh, migrated database on either backend, so the
-// same suite runs against SQLite and PostgreSQL. PostgreSQL gets a schema of its own per call,
-// dropped by dispose(); point TEST_DATABASE_URL elsewhere than 127.0.0.1:5432/test if needed.
+// same suite runs against SQLite and PostgreSQL. PostgreSQL gets a database of its own per call
+// (a schema would not do: Kysely's migrator reads the whole catalog, which fails while a parallel
+// test drops its schema), dropped by dispose(). TEST_DATABASE_URL names the server to use.
 
 export type Backend = 'sqlite' | 'postgres';
 export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
@@ -16,7 +17,8 @@ const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5
 
 export interface TestDatabase {
   db: Db;
-  /** opens another connection (pool) to the same database, e.g. for a second runner */
+  /** another pool on PostgreSQL, e.g. for a second runner; on SQLite a second connection, which
+   * must not be used alongside the first in one process (better-sqlite3 waits synchronously) */
   openAnother(): Promise<Db>;
   dispose(): Promise<void>;
 }
@@ -35,12 +37,12 @@ export async function openTestDatabase(backend: Backend): Promise<TestDatabase> 
   const dataDir = mkdtempSync(join(tmpdir(), 'cpb-db-'));
   const opened: Db[] = [];
   let databaseUrl: string | undefined;
-  let schema: string | undefined;
+  let database: string | undefined;
   if (backend === 'postgres') {
-    schema = newId('t').replace('-', '_');
-    await adminQuery(`create schema ${schema}`);
+    database = `cpb_test_${newId('t').slice(2)}`;
+    await adminQuery(`create database ${database}`);
     const url = new URL(PG_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    url.pathname = `/${database}`;
     databaseUrl = url.toString();
   }
   const open = async () => {
@@ -48,13 +50,15 @@ export async function openTestDatabase(backend: Backend): Promise<TestDatabase> 
     opened.push(db);
     return db;
   };
-  return {
-    db: await open(),
-    openAnother: open,
-    async dispose() {
-      await Promise.all(opened.map((db) => db.close()));
-      if (schema) await adminQuery(`drop schema ${schema} cascade`);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  const dispose = async () => {
+    await Promise.all(opened.map((db) => db.close()));
+    if (database) await adminQuery(`drop database ${database} with (force)`);
+    rmSync(dataDir, { recursive: true, force: true });
   };
+  try {
+    return { db: await open(), openAnother: open, dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
 }

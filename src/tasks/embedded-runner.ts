@@ -42,6 +42,7 @@ export class EmbeddedRunner implements TaskQueue {
   private readonly listeners = new Set<SettledListener>();
   private handler: TaskHandler | null = null;
   private loopDone: Promise<void> = Promise.resolve();
+  private stopped: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
   /** set by a non-draining stop(): tasks claimed from now on are handed back unrun */
   private aborting = false;
@@ -79,13 +80,24 @@ export class EmbeddedRunner implements TaskQueue {
     return () => this.listeners.delete(listener);
   }
 
-  async stop(opts: { drain?: boolean } = {}): Promise<void> {
+  /** Handlers must honour ctx.signal for a non-draining stop to be quick. A second call while
+   * draining can still turn the drain into an abort. */
+  stop(opts: { drain?: boolean } = {}): Promise<void> {
     if (this.state === 'created') this.state = 'stopped';
-    if (this.state !== 'active') return this.loopDone;
-    this.state = 'stopping';
-    this.notify();
-    this.aborting = !opts.drain;
-    if (!opts.drain) for (const r of this.running.values()) r.controller.abort(new Error(STOPPING));
+    if (this.state === 'stopped') return Promise.resolve();
+    if (!opts.drain) {
+      this.aborting = true;
+      for (const r of this.running.values()) r.controller.abort(new Error(STOPPING));
+    }
+    if (this.state === 'active') {
+      this.state = 'stopping';
+      this.notify();
+      this.stopped = this.idle();
+    }
+    return this.stopped;
+  }
+
+  private async idle(): Promise<void> {
     await this.loopDone;
     while (this.running.size) await Promise.all([...this.running.values()].map((r) => r.done));
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
