@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { AccountsRepo, NoncesRepo } from './accounts-repo.ts';
+import { AccountsRepo } from './accounts-repo.ts';
 import { BackupFilesRepo } from './backup-files-repo.ts';
 import { InstancesRepo } from './instances-repo.ts';
 import { migrations } from './migrations.ts';
+import { NoncesRepo } from './nonces-repo.ts';
 import type { Database } from './schema.ts';
 import { TasksRepo } from './tasks-repo.ts';
 

@@ -24,7 +24,12 @@ export interface EmbeddedRunnerOptions {
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
-const STOPPING = 'runner stopping';
+/** the abort reason a non-draining stop() gives its tasks: they go back to Waiting, not Failed */
+class RunnerStopping extends Error {
+  constructor() {
+    super('the task runner is stopping');
+  }
+}
 const MAX_BACKOFF_MS = 30_000;
 
 interface Running {
@@ -87,7 +92,7 @@ export class EmbeddedRunner implements TaskQueue {
     if (this.state === 'stopped') return Promise.resolve();
     if (!opts.drain) {
       this.aborting = true;
-      for (const r of this.running.values()) r.controller.abort(new Error(STOPPING));
+      for (const r of this.running.values()) r.controller.abort(new RunnerStopping());
     }
     if (this.state === 'active') {
       this.state = 'stopping';
@@ -149,7 +154,7 @@ export class EmbeddedRunner implements TaskQueue {
     const controller = new AbortController();
     const entry: Running = { controller, done: Promise.resolve() };
     this.running.set(task.id, entry);
-    if (this.aborting) controller.abort(new Error(STOPPING));
+    if (this.aborting) controller.abort(new RunnerStopping());
     entry.done = this.execute(task, controller.signal)
       .catch((err) => this.report(err, `task ${task.id}`))
       .finally(() => {
@@ -170,7 +175,7 @@ export class EmbeddedRunner implements TaskQueue {
       const result = await handler(task, { signal, progress: (d, t) => progress.update(d, t) });
       outcome = { status: 'Finished', result: result === undefined ? null : JSON.stringify(result) };
     } catch (err) {
-      if (signal.aborted && signal.reason instanceof Error && signal.reason.message === STOPPING) {
+      if (signal.aborted && signal.reason instanceof RunnerStopping) {
         await progress.flush().catch(() => undefined);
         await this.store.release(this.owner, task.id);
         return;
