@@ -41,6 +41,19 @@ export const ERRORS = {
   invalidVersion: () => make('InvalidVersion', 400, 'Specified parameter Version is not valid.'),
   forbidden: (why: string) => make('Forbidden', 403, why),
   internal: () => make('InternalError', 500, 'The request processing has failed due to some unknown error.'),
+  timestampFormat: () =>
+    make('InvalidTimeStamp.Format', 400, 'Specified time stamp or date value is not well formatted.'),
+  unsupportedMediaType: (type: string) =>
+    make(
+      'UnsupportedMediaType',
+      415,
+      `The content type ${JSON.stringify(type.slice(0, 100))} is not supported; send application/x-www-form-urlencoded.`,
+    ),
+  requestTooLarge: (limit: number) =>
+    make('RequestEntityTooLarge', 413, `The request body is larger than ${limit} bytes.`),
+  badRequest: (why: string) => make('BadRequest', 400, `The request is malformed: ${why}`),
+  serviceUnavailable: (why: string) =>
+    make('ServiceUnavailable', 503, `The service is temporarily unavailable: ${why}`),
 
   // resources
   instanceNotFound: (id: string) =>
@@ -66,7 +79,11 @@ export const ERRORS = {
     make('DeviceOperationFailed', 500, `An operation on instance ${instanceId} failed: ${why}`),
   storageFailed: (why: string) => make('StorageOperationFailed', 500, `The object store failed: ${why}`),
   taskInterrupted: (attempts: number) =>
-    make('TaskInterrupted', 500, `The worker running this task stopped ${attempts} time(s); the task was not retried again.`),
+    make(
+      'TaskInterrupted',
+      500,
+      `The worker running this task stopped ${attempts} time(s); the task was not retried again.`,
+    ),
   incompatible: (code: string, message: string) => make(code, 400, message),
   alreadyExists: (what: string) => make('ResourceAlreadyExists', 409, `${what} already exists.`),
 
