@@ -1,0 +1,47 @@
+import type { Task } from '../db/tasks-repo.ts';
+import { ERRORS } from '../errors.ts';
+import type { TaskContext } from '../tasks/task-queue.ts';
+import { backupApps } from './backup-apps.ts';
+import { instanceFacts } from './instance-facts.ts';
+import { sidecarKey } from './sidecar.ts';
+import type { BackupTaskParam, TaskDeps } from './task-deps.ts';
+
+// A BackupApp instance task: the instance is BACKUPING while it runs and the backup file
+// becomes AVAILABLE before the task reports Finished, so a client that saw the task finish
+// finds the file ready. Failures are recorded by `settleFailedTask`.
+
+export async function runBackupTask(deps: TaskDeps, task: Task, ctx: TaskContext) {
+  const param = JSON.parse(task.param) as BackupTaskParam;
+  const instance = await deps.db.instances.get(task.account, task.instanceId ?? '');
+  if (!instance) throw ERRORS.instanceNotFound(task.instanceId ?? '');
+  const file = await deps.db.backupFiles.get(task.account, param.backupFileId);
+  if (!file) throw ERRORS.backupFileNotFound(param.backupFileId);
+  await deps.db.instances.setStatus(instance.id, 'BACKUPING', { rate: 0 });
+  await deps.db.backupFiles.update(task.account, file.id, { status: 'BACKUPING' });
+  const store = deps.storeFor(file.endpoint);
+  // a run that a dead worker left behind may have stored part of this backup: start clean
+  await store.delete(file.bucket, sidecarKey(file.objectKey));
+  await store.delete(file.bucket, file.objectKey);
+  const device = await deps.connect(instance.adbAddress, { signal: ctx.signal });
+  try {
+    const facts = instanceFacts(instance, await device.properties());
+    const job = {
+      backupFileId: file.id,
+      instance: facts,
+      packages: param.packages,
+      bucket: file.bucket,
+      key: file.objectKey,
+    };
+    const result = await backupApps(job, device, store, ctx);
+    await deps.db.backupFiles.update(task.account, file.id, {
+      status: 'AVAILABLE',
+      size: result.size,
+      sha256: result.sha256,
+      manifest: JSON.stringify(result.manifest),
+    });
+    await deps.db.instances.setStatus(instance.id, 'RUNNING', { rate: 100 });
+    return { objectKey: file.objectKey, size: result.size, sha256: result.sha256, sourceBytes: result.sourceBytes };
+  } finally {
+    await device.close().catch(() => {});
+  }
+}
