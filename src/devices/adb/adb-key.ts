@@ -5,6 +5,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
   privateEncrypt,
+  randomUUID,
 } from 'node:crypto';
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ export async function loadOrCreateKey(keyDir: string): Promise<AdbKey> {
   if (pem === null) {
     await mkdir(keyDir, { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: KEY_BITS, publicExponent: 65537 });
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    const tmp = `${file}.${randomUUID()}.tmp`;
     try {
       await writeFile(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
       // link() never replaces: when two processes race, the first key wins and both use it
@@ -46,7 +47,7 @@ export async function loadOrCreateKey(keyDir: string): Promise<AdbKey> {
   // the .pub is derived, so it is rewritten whenever it does not match the private key
   const pubLine = `${key.publicKeyLine}\n`;
   if ((await readIfExists(`${file}.pub`)) !== pubLine) {
-    const tmp = `${file}.pub.${process.pid}.${Date.now()}.tmp`;
+    const tmp = `${file}.pub.${randomUUID()}.tmp`;
     await writeFile(tmp, pubLine, { mode: 0o600 });
     await rename(tmp, `${file}.pub`);
   }
