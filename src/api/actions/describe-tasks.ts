@@ -1,0 +1,84 @@
+import type { ServiceDeps } from '../../backup/service-deps.ts';
+import { TASK_STATUSES, TASK_TYPES, type Task } from '../../db/tasks-repo.ts';
+import { defineAction, param } from '../action.ts';
+import { INSTANCE_ID, isoSeconds, RESOURCE_ID } from '../format.ts';
+
+export const describeTasks = (deps: ServiceDeps) =>
+  defineAction({
+    name: 'DescribeTasks',
+    params: {
+      InvokeId: param.string({ maxLength: 64 }),
+      ResourceIds: param.stringList({}, { maxLength: 64 }),
+      TaskIds: param.stringList({}, { pattern: RESOURCE_ID }),
+      InstanceId: param.string({ pattern: INSTANCE_ID }),
+      InstanceName: param.string({ maxLength: 128 }),
+      ParentTaskId: param.string({ pattern: RESOURCE_ID }),
+      Level: param.integer({ min: 1, max: 2 }),
+      TaskStatus: param.string({ enum: TASK_STATUSES }),
+      TaskStatuses: param.stringList({}, { enum: TASK_STATUSES }),
+      TaskType: param.string({ enum: TASK_TYPES }),
+      TaskTypes: param.stringList({}, { enum: TASK_TYPES }),
+      Param: param.string(),
+      MaxResults: param.integer({ min: 1, max: 100, default: 10 }),
+      NextToken: param.string({ maxLength: 512 }),
+    },
+    async handle(p, ctx) {
+      const page = await deps.db.tasks.list(
+        ctx.account,
+        {
+          invokeId: p.InvokeId,
+          resourceIds: p.ResourceIds,
+          taskIds: p.TaskIds,
+          instanceId: p.InstanceId,
+          instanceName: p.InstanceName,
+          parentTaskId: p.ParentTaskId,
+          level: p.Level,
+          taskStatus: p.TaskStatus,
+          taskStatuses: p.TaskStatuses,
+          taskType: p.TaskType,
+          taskTypes: p.TaskTypes,
+        },
+        { maxResults: p.MaxResults, nextToken: p.NextToken },
+      );
+      const statuses = new Map<string, string>();
+      for (const t of page.items) {
+        if (t.instanceId && !statuses.has(t.instanceId)) {
+          const instance = await deps.db.instances.get(ctx.account, t.instanceId);
+          statuses.set(t.instanceId, instance?.status ?? '');
+        }
+      }
+      return {
+        TotalCount: page.totalCount,
+        NextToken: page.nextToken,
+        Data: page.items.map((t) => render(t, statuses.get(t.instanceId ?? '') ?? '')),
+      };
+    },
+  });
+
+function render(t: Task, instanceStatus: string) {
+  return {
+    TaskId: t.id,
+    ParentTaskId: t.parentId ?? '',
+    Level: t.level,
+    TaskType: t.type,
+    TaskStatus: t.status,
+    InvokeId: t.invokeId,
+    ResourceId: t.resourceId ?? '',
+    InstanceId: t.instanceId ?? '',
+    InstanceName: t.instanceName ?? '',
+    InstanceStatus: instanceStatus,
+    StartTime: isoSeconds(t.startTime),
+    FinishTime: isoSeconds(t.finishTime),
+    Param: t.param,
+    Result: t.result ?? '',
+    ErrorCode: t.errorCode ?? '',
+    ErrorMsg: t.errorMsg ?? '',
+    TotalChildCount: t.totalChildCount,
+    SuccessChildCount: t.successChildCount,
+    FailedChildCount: t.failedChildCount,
+    RunningChildCount: t.runningChildCount,
+    // not in Alibaba's model (SDKs ignore unknown keys): progress of the work in bytes
+    BytesDone: t.bytesDone,
+    BytesTotal: t.bytesTotal,
+  };
+}

@@ -1,0 +1,20 @@
+import type { ServiceDeps } from '../../backup/service-deps.ts';
+import type { ActionDefinition } from '../action.ts';
+import { backupApp } from './backup-app.ts';
+import { deleteBackupFile } from './delete-backup-file.ts';
+import { describeAndroidInstances } from './describe-android-instances.ts';
+import { describeBackupFiles } from './describe-backup-files.ts';
+import { describeTasks } from './describe-tasks.ts';
+import { recoverApp } from './recover-app.ts';
+
+/** Every action the API serves. */
+export function actions(deps: ServiceDeps): ActionDefinition[] {
+  return [
+    backupApp(deps),
+    recoverApp(deps),
+    describeBackupFiles(deps),
+    deleteBackupFile(deps),
+    describeTasks(deps),
+    describeAndroidInstances(deps),
+  ];
+}

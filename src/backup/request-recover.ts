@@ -1,0 +1,44 @@
+import { ERRORS } from '../errors.ts';
+import { assertEndpoint, objectUrl } from '../storage/object-key.ts';
+import { loadInstances } from './request-backup.ts';
+import type { ServiceDeps } from './service-deps.ts';
+import type { RecoverTaskParam } from './task-deps.ts';
+
+// RecoverApp's synchronous part: the backup file must exist in the caller's account, be a
+// complete archive, and match the path and endpoint the caller named; each target must exist.
+// Compatibility is checked per target by its task, before the target is touched.
+
+export interface RecoverRequest {
+  backupFileId: string;
+  instanceIds: string[];
+  path?: string;
+  endpoint?: string;
+}
+
+const RESTORABLE = ['AVAILABLE', 'RECOVERY_FAILED'];
+
+export async function requestRecover(deps: ServiceDeps, account: string, req: RecoverRequest, invokeId: string) {
+  const file = await deps.db.backupFiles.get(account, req.backupFileId);
+  if (!file) throw ERRORS.backupFileNotFound(req.backupFileId);
+  if (!RESTORABLE.includes(file.status)) throw ERRORS.backupFileInUse(file.id, file.status);
+  if (req.path !== undefined && req.path !== objectUrl(file.bucket, file.objectKey) && req.path !== file.path) {
+    throw ERRORS.invalidParameter(
+      'BackupFilePath',
+      `backup file ${file.id} is stored at ${objectUrl(file.bucket, file.objectKey)}`,
+    );
+  }
+  if (req.endpoint !== undefined && assertEndpoint(req.endpoint) !== file.endpoint) {
+    throw ERRORS.invalidParameter('UploadEndpoint', `backup file ${file.id} is stored behind ${file.endpoint}`);
+  }
+  const targets = await loadInstances(deps, account, req.instanceIds, 'AndroidInstanceIdList');
+  const param: RecoverTaskParam = { backupFileId: file.id };
+  const { batch, children } = await deps.db.tasks.createBatch(account, {
+    type: 'RecoverApp',
+    invokeId,
+    param: req,
+    resourceId: file.id,
+    children: targets.map((t) => ({ instanceId: t.id, instanceName: t.name, param })),
+  });
+  deps.notifyTasks();
+  return { taskId: batch.id, items: children.map((c) => ({ instanceId: c.instanceId as string, taskId: c.id })) };
+}
