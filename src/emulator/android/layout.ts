@@ -1,0 +1,100 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AID, accountFiles } from './accounts.ts';
+import { BRIDGE_NAME, BRIDGE_SCRIPT } from './bridge-script.ts';
+import type { PhoneRoot } from './root-path.ts';
+import type { Userland } from './userland.ts';
+
+// What a phone folder holds before the sandbox starts: the read-only system image (/system, with
+// toybox applet links and the Android commands), mount points for what the sandbox binds in, and
+// Android's /data layout with its owners and modes.
+
+export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys', 'restorecon'];
+
+const { root: ROOT, system: SYSTEM, mediaRw: MEDIA_RW, shell: SHELL } = AID;
+
+// [phone path, uid, gid, mode], parents before children
+const DATA_DIRS: [string, number, number, number][] = [
+  ['/data', SYSTEM, SYSTEM, 0o771],
+  ['/data/app', SYSTEM, SYSTEM, 0o771],
+  ['/data/user', SYSTEM, SYSTEM, 0o711],
+  ['/data/user/0', SYSTEM, SYSTEM, 0o771],
+  ['/data/user_de', SYSTEM, SYSTEM, 0o711],
+  ['/data/user_de/0', SYSTEM, SYSTEM, 0o771],
+  ['/data/media', MEDIA_RW, MEDIA_RW, 0o770],
+  ['/data/media/0', MEDIA_RW, MEDIA_RW, 0o2770],
+  ['/data/media/0/Android', MEDIA_RW, MEDIA_RW, 0o2771],
+  ['/data/media/0/Android/data', MEDIA_RW, AID.extDataRw, 0o2771],
+  ['/data/media/0/Android/obb', MEDIA_RW, AID.extObbRw, 0o2771],
+  ['/data/local', ROOT, ROOT, 0o751],
+  ['/data/local/tmp', SHELL, SHELL, 0o771],
+  ['/data/system', SYSTEM, SYSTEM, 0o775],
+  ['/storage', ROOT, ROOT, 0o751],
+  ['/storage/emulated', ROOT, ROOT, 0o751],
+];
+
+const LINKS: [string, string][] = [
+  ['/data/data', '/data/user/0'],
+  ['/storage/emulated/0', '/data/media/0'],
+  ['/sdcard', '/storage/emulated/0'],
+  ['/etc', '/system/etc'],
+];
+
+export async function prepareLayout(phone: PhoneRoot, userland: Userland): Promise<void> {
+  for (const dir of ['/proc', '/dev', '/tmp', '/system', '/system/bin', '/system/etc']) {
+    await phone.ensureDir(dir, ROOT, dir === '/system/bin' ? SHELL : ROOT, 0o755);
+  }
+  for (const lib of userland.libraries) await mountPoint(phone, lib);
+  await placeholder(phone, '/system/bin/sh');
+  await placeholder(phone, '/system/bin/toybox');
+  const links = [...userland.applets.filter((a) => a !== 'sh' && !ANDROID_COMMANDS.includes(a))];
+  for (const applet of links) await symlink(phone, `/system/bin/${applet}`, 'toybox');
+  await writeFile(phone, `/system/bin/${BRIDGE_NAME}`, BRIDGE_SCRIPT, 0o755);
+  for (const command of ANDROID_COMMANDS) await symlink(phone, `/system/bin/${command}`, BRIDGE_NAME);
+  for (const [dir, uid, gid, mode] of DATA_DIRS) await phone.ensureDir(dir, uid, gid, mode);
+  for (const [link, target] of LINKS) {
+    const host = await phone.resolve(link, false);
+    if (!(await fsp.lstat(host).catch(() => null))) await fsp.symlink(target, host);
+  }
+}
+
+/** /etc/passwd and /etc/group for the installed apps' uids */
+export async function writeAccounts(phone: PhoneRoot, appUids: number[]): Promise<void> {
+  const { passwd, group } = accountFiles(appUids);
+  await writeFile(phone, '/system/etc/passwd', passwd, 0o644);
+  await writeFile(phone, '/system/etc/group', group, 0o644);
+}
+
+async function mountPoint(phone: PhoneRoot, hostFile: string): Promise<void> {
+  let dir = '';
+  for (const part of path.dirname(hostFile).split('/').filter(Boolean)) {
+    dir += `/${part}`;
+    const host = await phone.resolve(dir, false);
+    const st = await fsp.lstat(host).catch(() => null);
+    if (!st?.isDirectory()) await phone.ensureDir(dir, ROOT, ROOT, 0o755);
+  }
+  await placeholder(phone, hostFile);
+}
+
+async function placeholder(phone: PhoneRoot, phonePath: string): Promise<void> {
+  const host = await phone.resolve(phonePath, false);
+  const st = await fsp.lstat(host).catch(() => null);
+  if (st?.isFile()) return;
+  if (st) await fsp.rm(host, { recursive: true, force: true });
+  await fsp.writeFile(host, '', { mode: 0o644 });
+}
+
+async function symlink(phone: PhoneRoot, phonePath: string, target: string): Promise<void> {
+  const host = await phone.resolve(phonePath, false);
+  const current = await fsp.readlink(host).catch(() => null);
+  if (current === target) return;
+  await fsp.rm(host, { recursive: true, force: true });
+  await fsp.symlink(target, host);
+}
+
+async function writeFile(phone: PhoneRoot, phonePath: string, text: string, mode: number): Promise<void> {
+  const host = await phone.resolve(phonePath, false);
+  await fsp.rm(host, { recursive: true, force: true });
+  await fsp.writeFile(host, text, { mode });
+  await fsp.chmod(host, mode);
+}

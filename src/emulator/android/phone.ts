@@ -1,0 +1,59 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { getprop } from './commands/getprop.ts';
+import { restorecon } from './commands/restorecon.ts';
+import { prepareLayout, writeAccounts } from './layout.ts';
+import { loadProps } from './props.ts';
+import { PhoneRoot } from './root-path.ts';
+import { spawnSandboxed } from './sandbox.ts';
+import { startSystemServer } from './system-server.ts';
+import { findUserland } from './userland.ts';
+
+// The Android side of the emulated cloud phone: a folder that is the phone's "/", a sandbox
+// that runs its shell commands, and the system server behind pm, am, dumpsys and friends.
+
+export interface Phone {
+  /** host folder that is the phone's "/" */
+  root: string;
+  /** getprop values (ro.build.version.release, ro.build.version.sdk, ro.product.cpu.abi …) */
+  props: Record<string, string>;
+  /**
+   * spawns `/system/bin/sh -c command` (a shell reading stdin when command is null) inside the
+   * bubblewrap sandbox; stdio = pipes; the child's exit code is the command's
+   */
+  spawnShell(command: string | null): ChildProcessWithoutNullStreams;
+  close(): Promise<void>;
+}
+
+export async function startPhone(root: string, opts: { seedApps?: boolean } = {}): Promise<Phone> {
+  await fsp.mkdir(root, { recursive: true });
+  const hostRoot = await fsp.realpath(root);
+  const phoneRoot = new PhoneRoot(hostRoot);
+  const userland = await findUserland();
+  await prepareLayout(phoneRoot, userland);
+  const props = await loadProps(path.join(hostRoot, 'system', 'build.prop'));
+  await writeAccounts(phoneRoot, []);
+  const server = await startSystemServer({
+    getprop: getprop(props),
+    restorecon: restorecon(phoneRoot),
+  });
+  const spec = { root: hostRoot, socketDir: server.socketDir, userland };
+  const children = new Set<ChildProcessWithoutNullStreams>();
+  const phone: Phone = {
+    root: hostRoot,
+    props,
+    spawnShell(command) {
+      const child = spawnSandboxed(spec, command);
+      children.add(child);
+      child.on('close', () => children.delete(child));
+      return child;
+    },
+    async close() {
+      for (const child of children) child.kill('SIGKILL');
+      await server.close();
+    },
+  };
+  if (opts.seedApps) throw new Error('seed apps arrive with the package manager');
+  return phone;
+}
