@@ -1,8 +1,16 @@
 import { Command } from 'commander';
+import { registerInstances } from './commands/instances.ts';
+import { registerKeys } from './commands/keys.ts';
+import { registerServe, registerWorker } from './commands/serve.ts';
 
 // Entry point of the `cloudphone-backup` binary: one subcommand per role.
 const program = new Command('cloudphone-backup').description(
   'App backup and restore for Android cloud phones, wire-compatible with the eds-aic BackupApp API',
 );
+
+registerServe(program);
+registerWorker(program);
+registerKeys(program);
+registerInstances(program);
 
 await program.parseAsync(process.argv);

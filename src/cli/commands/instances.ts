@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { type Db, openDatabase } from '../../db/database.ts';
+import { connectAdb } from '../../devices/adb/connect.ts';
+import { ServiceError } from '../../errors.ts';
+import { configFrom, fail, withCommonOptions } from '../common.ts';
+
+// Registers the phones the service may back up. What the device itself can tell (Android
+// version, ABI, build fingerprint) is read from it; image facts, which only the operator
+// knows, are typed in (they decide which backups may be restored where).
+
+const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+type Flags = Record<string, unknown> & { account: string };
+
+async function withDb<T>(flags: Flags, fn: (db: Db, keyDir: string) => Promise<T>): Promise<T> {
+  const config = configFrom(flags);
+  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    return await fn(db, config.adb.keyDir);
+  } catch (err) {
+    if (err instanceof ServiceError) fail(err.message);
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
+
+export function registerInstances(program: Command): void {
+  const instances = program.command('instances').description('the phones this service backs up');
+  withCommonOptions(instances.command('add'))
+    .requiredOption('--id <id>', 'instance id, e.g. acp-demo')
+    .requiredOption('--adb <host:port>', "the phone's adbd address")
+    .option('--name <name>', 'display name (default: the id)')
+    .option('--account <name>', 'owning account', 'default')
+    .option('--image-id <id>', 'image the phone runs', 'default')
+    .option('--image-version <v>', 'version of that image', '1')
+    .option('--image-type <type>', 'public or custom', 'custom')
+    .option('--instance-type <type>', 'instance type, e.g. cpm.gx7.10xlarge', 'cpm.local.1')
+    .action((flags: Flags) =>
+      withDb(flags, async (db, keyDir) => {
+        const id = String(flags.id);
+        if (!INSTANCE_ID.test(id)) fail(`--id ${JSON.stringify(id)} is not a valid instance id`);
+        if (flags.imageType !== 'public' && flags.imageType !== 'custom') fail('--image-type must be public or custom');
+        const device = await connectAdb(String(flags.adb), { keyDir });
+        const props = await device.properties().finally(() => device.close());
+        const added = await db.instances.add({
+          id,
+          account: flags.account,
+          name: String(flags.name ?? id),
+          adbAddress: String(flags.adb),
+          imageId: String(flags.imageId),
+          imageVersion: String(flags.imageVersion),
+          imageType: flags.imageType,
+          instanceType: String(flags.instanceType),
+          androidVersion: props.androidVersion,
+          sdk: props.sdk,
+          abi: props.abi,
+          fingerprint: props.fingerprint,
+        });
+        process.stdout.write(
+          `added ${added.id} (Android ${added.androidVersion}, ${added.abi}) for account ${added.account}\n`,
+        );
+      }),
+    );
+  withCommonOptions(instances.command('list'))
+    .option('--account <name>', 'owning account', 'default')
+    .option('--json', 'print JSON')
+    .action((flags: Flags) =>
+      withDb(flags, async (db) => {
+        const page = await db.instances.list(flags.account, {}, { maxResults: 100 });
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(page.items, null, 2)}\n`);
+        for (const i of page.items) {
+          process.stdout.write(
+            `${i.id}\t${i.status}\t${i.adbAddress}\tAndroid ${i.androidVersion}\t${i.abi}\t${i.name}\n`,
+          );
+        }
+      }),
+    );
+  withCommonOptions(instances.command('remove'))
+    .requiredOption('--id <id>', 'instance id')
+    .option('--account <name>', 'owning account', 'default')
+    .action((flags: Flags) =>
+      withDb(flags, async (db) => {
+        if (!(await db.instances.remove(flags.account, String(flags.id))))
+          fail(`no instance ${flags.id} in ${flags.account}`);
+        process.stdout.write(`removed ${flags.id}\n`);
+      }),
+    );
+}
