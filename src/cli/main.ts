@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerEmulator } from './commands/emulator.ts';
 import { registerInstances } from './commands/instances.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerServe, registerWorker } from './commands/serve.ts';
@@ -12,5 +13,6 @@ registerServe(program);
 registerWorker(program);
 registerKeys(program);
 registerInstances(program);
+registerEmulator(program);
 
 await program.parseAsync(process.argv);

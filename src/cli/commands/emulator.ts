@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { type Emulator, startEmulator } from '../../emulator/emulator.ts';
+import { configFrom, fail, withCommonOptions } from '../common.ts';
+
+// `cloudphone-backup emulator`: runs an emulated cloud phone until SIGINT/SIGTERM.
+
+interface EmulatorFlags extends Record<string, unknown> {
+  root?: string;
+  port: number;
+  host: string;
+  seedApps: boolean;
+  authKey?: string;
+}
+
+export function registerEmulator(program: Command): void {
+  withCommonOptions(program.command('emulator'))
+    .description('run an emulated cloud phone that the real adb client (and this service) can use')
+    .option('--root <dir>', "folder that becomes the phone's / (default <data-dir>/emulator)")
+    .requiredOption('--port <n>', 'TCP port of its adbd (0 picks a free one)', parsePort)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--seed-apps', 'install sample apps with data', false)
+    .option('--auth-key <file>', 'require ADB AUTH with the private half of this adbkey.pub')
+    .action(async (flags: EmulatorFlags) => {
+      const root = flags.root ?? join(configFrom(flags).dataDir, 'emulator');
+      let emulator: Emulator;
+      try {
+        emulator = await startEmulator({
+          root,
+          port: flags.port,
+          host: flags.host,
+          seedApps: flags.seedApps,
+          authKeyFile: flags.authKey,
+        });
+      } catch (err) {
+        fail(`cannot start the emulator: ${(err as Error).message}`);
+      }
+      process.stdout.write(
+        `emulated phone listening on ${emulator.address} (root ${emulator.phone.root})\n` +
+          `connect with: adb connect ${emulator.address}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await emulator.close();
+    });
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a TCP port number (0-65535)');
+  return port;
+}

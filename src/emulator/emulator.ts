@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { startAdbd } from './adbd/adbd.ts';
+import { parseAdbPublicKey } from './adbd/auth.ts';
+import { type Phone, startPhone } from './android/phone.ts';
+
+// The emulated cloud phone: an Android-like folder with its sandboxed userland, reachable over ADB.
+
+export interface EmulatorOptions {
+  root: string;
+  /** 0 picks a free port */
+  port: number;
+  host?: string;
+  seedApps?: boolean;
+  /** adbkey.pub of the one host allowed in; without it the phone does not ask for AUTH */
+  authKeyFile?: string;
+}
+
+export interface Emulator {
+  port: number;
+  address: string;
+  phone: Phone;
+  close(): Promise<void>;
+}
+
+export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
+  // Read the key first: a bad key file should fail before a phone is set up.
+  const authKey = opts.authKeyFile ? parseAdbPublicKey(await readFile(opts.authKeyFile, 'utf8')) : undefined;
+  const phone = await startPhone(opts.root, { seedApps: opts.seedApps });
+  let adbd: Awaited<ReturnType<typeof startAdbd>>;
+  try {
+    adbd = await startAdbd({ phone, port: opts.port, host: opts.host, authKey });
+  } catch (err) {
+    await phone.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    port: adbd.port,
+    address: adbd.address,
+    phone,
+    close: () => {
+      closing ??= adbd.close().finally(() => phone.close());
+      return closing;
+    },
+  };
+}
