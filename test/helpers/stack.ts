@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.ts';
+import { connectAdb } from '../../src/devices/adb/connect.ts';
+import { type Emulator, startEmulator } from '../../src/emulator/emulator.ts';
+import { type Service, startService } from '../../src/service.ts';
+
+// The whole system for end-to-end tests: emulated phones with seed apps, the service on a free
+// port with its embedded worker and fs store, an account key, and the phones registered.
+
+export interface Stack {
+  dir: string;
+  dataDir: string;
+  url: string;
+  key: { accessKeyId: string; accessKeySecret: string };
+  phones: Emulator[];
+  /** instance ids, one per phone: acp-phone0, acp-phone1 … */
+  ids: string[];
+  service: Service;
+  restartService(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  phones?: number;
+  seedApps?: boolean;
+  /** per phone: image facts the operator would type in */
+  image?: (i: number) => {
+    imageId?: string;
+    imageVersion?: string;
+    imageType?: 'public' | 'custom';
+    instanceType?: string;
+  };
+  config?: Record<string, unknown>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'cpb-stack-'));
+  const dataDir = join(dir, 'data');
+  const phones: Emulator[] = [];
+  for (let i = 0; i < (opts.phones ?? 2); i++) {
+    phones.push(await startEmulator({ root: join(dir, `phone${i}`), port: 0, seedApps: opts.seedApps ?? true }));
+  }
+  const configFile = join(dir, 'config.json');
+  const flags = { dataDir, port: '0', ...(opts.config ?? {}) };
+  const config = loadConfig({ flags, env: {} });
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+  let service = await startService(config, logger, { api: true, worker: true });
+  const key = await service.db.accounts.createKey('default');
+  const ids: string[] = [];
+  for (const [i, phone] of phones.entries()) {
+    const device = await connectAdb(phone.address, { keyDir: config.adb.keyDir });
+    const props = await device.properties();
+    await device.close();
+    const image = opts.image?.(i) ?? {};
+    const id = `acp-phone${i}`;
+    await service.db.instances.add({
+      id,
+      account: 'default',
+      name: `phone ${i}`,
+      adbAddress: phone.address,
+      imageId: image.imageId ?? 'img-test',
+      imageVersion: image.imageVersion ?? '1.0',
+      imageType: image.imageType ?? 'custom',
+      instanceType: image.instanceType ?? 'cpm.gx7.10xlarge',
+      ...props,
+    });
+    ids.push(id);
+  }
+  void configFile;
+  return {
+    dir,
+    dataDir,
+    get url() {
+      return service.url as string;
+    },
+    key,
+    phones,
+    ids,
+    get service() {
+      return service;
+    },
+    async restartService() {
+      await service.close();
+      service = await startService(config, logger, { api: true, worker: true });
+    },
+    async close() {
+      await service.close();
+      for (const p of phones) await p.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

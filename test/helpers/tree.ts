@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+// A folder tree as comparable data: every entry's type, mode, owner, mtime and content.
+
+export interface Node {
+  type: 'file' | 'dir' | 'link' | 'other';
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  size: number;
+  content: string;
+}
+
+export function snapshot(root: string, opts: { skip?: (rel: string) => boolean; dirMtimes?: boolean } = {}) {
+  const out = new Map<string, Node>();
+  const walk = (rel: string) => {
+    const path = rel ? join(root, rel) : root;
+    const st = lstatSync(path);
+    const type = st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    const content =
+      type === 'file'
+        ? createHash('sha256').update(readFileSync(path)).digest('hex')
+        : type === 'link'
+          ? readlinkSync(path)
+          : '';
+    out.set(rel, {
+      type,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: type === 'dir' && opts.dirMtimes === false ? 0 : Math.floor(st.mtimeMs / 1000),
+      size: type === 'file' ? st.size : 0,
+      content,
+    });
+    if (type === 'dir') {
+      for (const name of readdirSync(path).sort()) {
+        const child = rel ? `${rel}/${name}` : name;
+        if (!opts.skip?.(child)) walk(child);
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** The same tree with every owner replaced, for comparing a restore that gave files to a new uid. */
+export function withOwners(tree: Map<string, Node>, owner: (rel: string, n: Node) => { uid: number; gid: number }) {
+  return new Map([...tree].map(([rel, n]) => [rel, { ...n, ...owner(rel, n) }]));
+}
