@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -33,7 +33,8 @@ export interface StackOptions {
     imageType?: 'public' | 'custom';
     instanceType?: string;
   };
-  config?: Record<string, unknown>;
+  /** the config file's contents (DESIGN's JSON shape) */
+  configFile?: Record<string, unknown>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -44,7 +45,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     phones.push(await startEmulator({ root: join(dir, `phone${i}`), port: 0, seedApps: opts.seedApps ?? true }));
   }
   const configFile = join(dir, 'config.json');
-  const flags = { dataDir, port: '0', ...(opts.config ?? {}) };
+  writeFileSync(configFile, JSON.stringify(opts.configFile ?? {}));
+  const flags = { dataDir, port: '0', config: configFile };
   const config = loadConfig({ flags, env: {} });
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   let service = await startService(config, logger, { api: true, worker: true });
@@ -69,7 +71,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
     ids.push(id);
   }
-  void configFile;
   return {
     dir,
     dataDir,
