@@ -177,7 +177,6 @@ describe('BackupApp tasks that fail leave nothing that looks complete', () => {
     const phone = stack.phones[1];
     if (!phone) throw new Error('no phone');
     const big = join(phone.phone.root, 'data/user/0', APP, 'files', 'huge.bin');
-    });
     execFileSync('sh', ['-c', `head -c ${300 * 1024 * 1024} /dev/urandom > '${big}'`]);
     const call = client('pop-core GET', stack.url, stack.key);
     const res = await call('BackupApp', {
