@@ -212,8 +212,8 @@ describe('a service restart mid-backup', () => {
   it('runs the interrupted task again from the start and completes it, leaving one archive', async () => {
     const big = join(stack.phones[0]?.phone.root as string, 'data/user/0', APP, 'files', 'huge.bin');
     execFileSync('sh', ['-c', `head -c ${200 * 1024 * 1024} /dev/urandom > '${big}'`]);
-    const before = client('pop-core GET', stack.url, stack.key);
-    const res = await before('BackupApp', {
+    const first = client('pop-core GET', stack.url, stack.key);
+    const res = await first('BackupApp', {
       AndroidInstanceIdList: stack.ids,
       SourceAppList: [APP],
       BackupFilePath: 'oss://restart/dir/',
@@ -221,7 +221,7 @@ describe('a service restart mid-backup', () => {
     });
     const taskId = (res.Data as Row[])[0]?.TaskId;
     await waitFor(async () => {
-      const [t] = (await before('DescribeTasks', { TaskIds: [taskId] })).Data as Row[];
+      const [t] = (await first('DescribeTasks', { TaskIds: [taskId] })).Data as Row[];
       return Number(t?.BytesDone) > 10 * 1024 * 1024;
     });
     await stack.restartService();
