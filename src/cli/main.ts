@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCall } from './commands/call.ts';
 import { registerEmulator } from './commands/emulator.ts';
 import { registerInstances } from './commands/instances.ts';
 import { registerKeys } from './commands/keys.ts';
@@ -14,5 +15,6 @@ registerWorker(program);
 registerKeys(program);
 registerInstances(program);
 registerEmulator(program);
+registerCall(program);
 
 await program.parseAsync(process.argv);
