@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, type Dirent } from 'node:fs';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { type FileHandle, link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -27,36 +27,34 @@ export class FsObjectStore implements ObjectStore {
   ): Promise<number> {
     const url = objectUrl(bucket, key);
     let temp: string | undefined;
-    let fh: FileHandle | undefined;
     try {
       const target = this.#path(bucket, key);
       opts.signal?.throwIfAborted();
       if (opts.ifNoneMatch && (await exists(target))) throw ERRORS.alreadyExists(`Object ${url}`);
       await io(`writing ${url}`, () => mkdir(dirname(target), { recursive: true }));
       temp = join(dirname(target), `${TEMP_PREFIX}${randomUUID()}`);
-      const tempPath = temp;
-      fh = await io(`writing ${url}`, () => open(tempPath, 'wx', 0o600));
-      const out = fh.createWriteStream({ autoClose: false });
+      // `flush` fsyncs before the close that pipeline waits for, so the data is durable before the rename.
+      const out = createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true });
+      // pipeline hands a source's error or an abort to the file stream too; only the file's own are storage's.
+      let sourceError: unknown;
       let writeError: unknown;
-      out.on('error', (err) => {
+      body.once('error', (err) => {
+        sourceError = err;
+      });
+      out.once('error', (err) => {
         writeError = err;
       });
       try {
         await pipeline(body, out, { signal: opts.signal });
       } catch (err) {
-        throw err === writeError ? storageError(`writing ${url}`, err) : err;
+        const own = err === writeError && err !== sourceError && !opts.signal?.aborted;
+        throw own ? storageError(`writing ${url}`, err) : err;
       }
-      const file = fh;
-      await io(`writing ${url}`, () => file.sync());
-      const { size } = await file.stat();
-      fh = undefined;
-      await io(`writing ${url}`, () => file.close());
-      await this.#commit(tempPath, target, url, opts.ifNoneMatch === true);
+      await this.#commit(temp, target, url, opts.ifNoneMatch === true);
       temp = undefined;
-      return size;
+      return out.bytesWritten;
     } catch (err) {
       body.destroy();
-      await fh?.close().catch(() => {});
       if (temp) await rm(temp, { force: true }).catch(() => {});
       throw err;
     }
