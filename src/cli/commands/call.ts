@@ -67,8 +67,9 @@ async function runCall(action: string, params: Record<string, string>, flags: Ca
       form: flags.form,
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    fail(`cannot call ${endpoint}: ${cause ?? (err as Error).message}`);
+    // fetch says only "fetch failed"; the useful part (ECONNREFUSED, bad port, …) is the cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    fail(`cannot call ${endpoint}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
   }
   const text = `${JSON.stringify(result.body, null, 2)}\n`;
   if (isErrorResult(result)) {
