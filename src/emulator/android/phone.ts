@@ -1,9 +1,15 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { am } from './commands/am.ts';
+import { cmd } from './commands/cmd.ts';
+import { dumpsys } from './commands/dumpsys.ts';
 import { getprop } from './commands/getprop.ts';
+import { pm } from './commands/pm.ts';
 import { restorecon } from './commands/restorecon.ts';
-import { prepareLayout, writeAccounts } from './layout.ts';
+import { prepareLayout } from './layout.ts';
+import { PackageDb } from './package-db.ts';
+import { PackageService } from './package-service.ts';
 import { loadProps } from './props.ts';
 import { PhoneRoot } from './root-path.ts';
 import { spawnSandboxed } from './sandbox.ts';
@@ -33,8 +39,14 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
   const userland = await findUserland();
   await prepareLayout(phoneRoot, userland);
   const props = await loadProps(path.join(hostRoot, 'system', 'build.prop'));
-  await writeAccounts(phoneRoot, []);
+  const packages = new PackageService(phoneRoot, await PackageDb.load(phoneRoot));
+  await packages.start();
+  const services = { package: pm(packages), activity: am(packages) };
   const server = await startSystemServer({
+    pm: services.package,
+    am: services.activity,
+    cmd: cmd(services),
+    dumpsys: dumpsys(packages),
     getprop: getprop(props),
     restorecon: restorecon(phoneRoot),
   });
