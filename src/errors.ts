@@ -67,7 +67,7 @@ export const ERRORS = {
   endpointUnknown: (endpoint: string) =>
     make('InvalidUploadEndpoint.NotFound', 400, `No object store is configured for endpoint ${endpoint}.`),
   unsafeArchiveEntry: (entry: string, why: string) =>
-    make('BackupFileCorrupted', 400, `The backup file holds an unsafe entry ${JSON.stringify(entry)}: ${why}.`),
+    make('UnsafeBackupEntry', 400, `The backup file holds an unsafe entry ${JSON.stringify(entry)}: ${why}.`),
   corruptBackup: (why: string) => make('BackupFileCorrupted', 400, `The backup file is damaged: ${why}.`),
 
   // task failures (a task's ErrorCode / ErrorMsg)

@@ -172,7 +172,7 @@ describe('untrusted entries', () => {
     ['a part missing from the manifest', [{ path: `apps/${PKG}/obb/x`, body: 'x' }], 'not in the manifest'],
   ])('refuses %s', async (_name, entries, why) => {
     const err = await events(await craft(entries)).catch((e: Error) => e);
-    expect(err).toMatchObject({ code: 'BackupFileCorrupted' });
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
     expect((err as Error).message).toContain(why);
   });
 

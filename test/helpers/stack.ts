@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { connectAdb } from '../../src/devices/adb/connect.ts';
+import { defaultProps, formatBuildProp } from '../../src/emulator/android/props.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/emulator.ts';
 import { type Service, startService } from '../../src/service.ts';
 
@@ -26,6 +27,8 @@ export interface Stack {
 export interface StackOptions {
   phones?: number;
   seedApps?: boolean;
+  /** per phone: build.prop values to change before it first starts (e.g. another ABI or SDK) */
+  buildProps?: (i: number) => Record<string, string>;
   /** per phone: image facts the operator would type in */
   image?: (i: number) => {
     imageId?: string;
@@ -42,7 +45,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dataDir = join(dir, 'data');
   const phones: Emulator[] = [];
   for (let i = 0; i < (opts.phones ?? 2); i++) {
-    phones.push(await startEmulator({ root: join(dir, `phone${i}`), port: 0, seedApps: opts.seedApps ?? true }));
+    const root = join(dir, `phone${i}`);
+    const props = opts.buildProps?.(i);
+    if (props) {
+      mkdirSync(join(root, 'system'), { recursive: true });
+      writeFileSync(join(root, 'system/build.prop'), formatBuildProp({ ...defaultProps(), ...props }));
+    }
+    phones.push(await startEmulator({ root, port: 0, seedApps: opts.seedApps ?? true }));
   }
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(opts.configFile ?? {}));
