@@ -36,6 +36,7 @@ const MAX_HEADER_SIZE = 64 * 1024;
 interface Outcome {
   action: string;
   code: string;
+  accessKeyId?: string;
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -51,6 +52,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT,
     http: { maxHeaderSize: MAX_HEADER_SIZE },
+    exposeHeadRoutes: false,
   });
   const hostId = (request: FastifyRequest) => deps.hostId ?? request.host;
   const logOf = (request: FastifyRequest) => deps.logger.child({ RequestId: request.id });
@@ -71,12 +73,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       const query = parsePairs(rawQuery(request.url));
       const params = mergeParams(query, parsePairs(body.toString('utf8')));
       const headers = new Map(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-      const action = resolveAction(actions, params, headers);
+      // x-acs-action/-version count only on V3 requests: a v1 signature covers parameters, not headers.
+      const action = resolveAction(actions, params, headers.has('authorization') ? headers : new Map());
       outcome.action = action.name;
       const principal = await authenticate(
         { method: request.method, path: '/', query, params, headers, body },
         { credentials: deps.credentials, nonces: deps.nonces, now: deps.now },
       );
+      outcome.accessKeyId = principal.accessKeyId;
       const decoded = decodeParams(action.params, params);
       const result = await action.handle(decoded, {
         requestId: request.id,
@@ -117,7 +121,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const seconds = reply.elapsedTime / 1000;
     metrics.observe(outcome.action, outcome.code, seconds);
     logOf(request).info(
-      { Action: outcome.action, Code: outcome.code, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        Action: outcome.action,
+        Code: outcome.code,
+        AccessKeyId: outcome.accessKeyId,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'api call',
     );
   });
