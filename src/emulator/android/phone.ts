@@ -13,6 +13,7 @@ import { PackageService } from './package-service.ts';
 import { loadProps } from './props.ts';
 import { PhoneRoot } from './root-path.ts';
 import { spawnSandboxed } from './sandbox.ts';
+import { seedApps } from './seed-apps.ts';
 import { startSystemServer } from './system-server.ts';
 import { findUserland } from './userland.ts';
 
@@ -41,6 +42,7 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
   const props = await loadProps(path.join(hostRoot, 'system', 'build.prop'));
   const packages = new PackageService(phoneRoot, await PackageDb.load(phoneRoot));
   await packages.start();
+  if (opts.seedApps) await seedApps(packages);
   const services = { package: pm(packages), activity: am(packages) };
   const server = await startSystemServer({
     pm: services.package,
@@ -66,6 +68,5 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
       await server.close();
     },
   };
-  if (opts.seedApps) throw new Error('seed apps arrive with the package manager');
   return phone;
 }
