@@ -222,6 +222,19 @@ describe('the transport', () => {
     });
   });
 
+  it.each([
+    ['InvalidVersion', 400, { version: '2014-05-26' }],
+    ['InvalidAction.NotFound', 404, { action: 'Nope' }],
+    ['InvalidParameter', 400, { params: { 'Items.101': 'x' } }],
+    ['InvalidParameter', 400, { params: { Items: 'a', 'Items.1': 'b' } }],
+    ['InvalidAccessKeyId.NotFound', 404, { accessKeyId: 'nobody' }],
+    ['SignatureDoesNotMatch', 400, { accessKeySecret: 'nope' }],
+  ] as const)('%s is HTTP %i', async (code, status, over) => {
+    const res = await call(over);
+    expect(res.status).toBe(status);
+    expect(res.body.Code).toBe(code);
+  });
+
   it("renders Fastify's own errors and unknown routes in the envelope", async () => {
     const json = await fetch(`${endpoint}/`, {
       method: 'POST',
