@@ -167,7 +167,10 @@ const SECRET = /secret|password|token|accesskey/i;
 
 function describe(issue: z.core.$ZodIssue, raw: unknown, sources: Map<string, string>): string {
   const path = issue.path.map(String);
-  const name = path.join('.') || '(root)';
+  const name = path.reduce(
+    (acc, k) => (/^[A-Za-z_]\w*$/.test(k) ? (acc ? `${acc}.${k}` : k) : `${acc}[${JSON.stringify(k)}]`),
+    '',
+  );
   let from = 'default';
   for (let n = path.length; n >= 0; n--) {
     const s = sources.get(path.slice(0, n).join('.'));
@@ -178,15 +181,17 @@ function describe(issue: z.core.$ZodIssue, raw: unknown, sources: Map<string, st
   }
   const value = path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], raw);
   const shown = typeof value === 'object' || value === undefined ? '' : `=${show(path, value)}`;
-  return `${name}${shown} (${from}): ${issue.message}`;
+  // a bad record key carries the key schema's own message one level down
+  const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+  return `${name || '(root)'}${shown} (${from}): ${message}`;
 }
 
 function show(path: string[], value: unknown): string {
   const last = path[path.length - 1] ?? '';
   if (SECRET.test(last)) return '[redacted]';
-  const text = String(value);
+  if (typeof value !== 'string') return String(value);
   // A database URL may carry a password; show where it points, never who logs in.
-  const shown = last === 'databaseUrl' ? text.replace(/\/\/[^@/]*@/, '//***@') : text;
+  const shown = last === 'databaseUrl' ? value.replace(/\/\/[^@/]*@/, '//***@') : value;
   return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown);
 }
 
