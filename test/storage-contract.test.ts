@@ -287,6 +287,23 @@ describe.each([
     expect(await store.head(bucket, 'abort/pre')).toBeNull();
   });
 
+  it('stops a get when its signal aborts', async () => {
+    const { store, bucket } = h;
+    await store.put(bucket, 'get-abort/obj', source(8 * MiB).stream);
+    const ac = new AbortController();
+    const stream = await store.get(bucket, 'get-abort/obj', { signal: ac.signal });
+    let got = 0;
+    const drain = async () => {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        got += chunk.length;
+        if (got >= MiB) ac.abort();
+      }
+    };
+    await expect(drain()).rejects.toMatchObject({ name: 'AbortError' });
+    expect(got).toBeLessThan(8 * MiB);
+    await store.delete(bucket, 'get-abort/obj');
+  });
+
   it('streams 50 MB in bounded memory, byte for byte', async () => {
     const { store, bucket } = h;
     const total = 50 * MiB;
