@@ -101,6 +101,14 @@ describe('BackupApp refuses bad input before starting anything', () => {
     expect(files.TotalCount).toBe(0);
   });
 
+  it.each(['pop-core POST', 'openapi-core V3'] as const)(
+    'refuses a request made under an STS token (%s) with Forbidden',
+    async (kind) => {
+      const call = client(kind, stack.url, { ...stack.key, securityToken: 'sts-token' });
+      expect(await codeOf(call('DescribeBackupFiles', {}))).toBe('Forbidden');
+    },
+  );
+
   it('rejects wrong types with InvalidParameter through openapi-core too', async () => {
     const call = client('openapi-core V3', stack.url, stack.key);
     expect(await codeOf(call('DescribeBackupFiles', { MaxResults: 'many' }))).toBe('InvalidParameter');

@@ -11,7 +11,11 @@ export const CLIENT_KINDS: ClientKind[] = ['pop-core GET', 'pop-core POST', 'ope
 // the package is CommonJS with the class on `default`
 const OpenApi = OpenApiModule.default;
 
-export function client(kind: ClientKind, url: string, key: { accessKeyId: string; accessKeySecret: string }): Call {
+export function client(
+  kind: ClientKind,
+  url: string,
+  key: { accessKeyId: string; accessKeySecret: string; securityToken?: string },
+): Call {
   if (kind.startsWith('pop-core')) {
     const rpc = new RPCClient({ endpoint: url, apiVersion: '2023-09-30', ...key });
     const method = kind === 'pop-core POST' ? 'POST' : 'GET';

@@ -26,6 +26,12 @@ export interface AuthDeps {
 
 /** Verifies an RPC v1 (HMAC-SHA1 params) or V3 (ACS3-HMAC-SHA256 header) signature. */
 export async function authenticate(req: SignedRequest, deps: AuthDeps): Promise<Principal> {
+  // this service issues no STS tokens: a request that acts under one must not pass on its AccessKey alone
+  if (req.params.has('SecurityToken') || req.headers.has('x-acs-security-token')) {
+    throw ERRORS.forbidden(
+      'STS security tokens are not accepted here; sign with an AccessKey from `cloudphone-backup keys create`.',
+    );
+  }
   const authorization = req.headers.get('authorization');
   if (authorization === undefined) return verifyV1(req, deps);
   if (authorization.startsWith(`${ACS3} `)) return verifyV3(req, authorization, deps);
