@@ -1,4 +1,5 @@
-import OpenApiModule, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
+import { createRequire } from 'node:module';
+import type OpenApiCore from '@alicloud/openapi-core';
 import RPCClient from '@alicloud/pop-core';
 import * as $dara from '@darabonba/typescript';
 
@@ -8,8 +9,9 @@ export type Call = (action: string, params: Record<string, unknown>) => Promise<
 export type ClientKind = 'pop-core GET' | 'pop-core POST' | 'openapi-core V3' | 'openapi-core v2';
 export const CLIENT_KINDS: ClientKind[] = ['pop-core GET', 'pop-core POST', 'openapi-core V3', 'openapi-core v2'];
 
-// the package is CommonJS with the class on `default`
-const OpenApi = OpenApiModule.default;
+// CommonJS with the class on `default`: required, so every loader sees the same shape
+const openApiCore: typeof OpenApiCore = createRequire(import.meta.url)('@alicloud/openapi-core');
+const { default: OpenApi, $OpenApiUtil, OpenApiUtil } = openApiCore;
 
 export function client(
   kind: ClientKind,
