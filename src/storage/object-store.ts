@@ -11,7 +11,8 @@ export interface ObjectInfo {
 export interface ObjectStore {
   /** writes the stream under bucket/key; nothing is visible under the key until the stream ended
    * and was fully stored; on failure nothing is left behind. Refuses to overwrite when
-   * `ifNoneMatch` is set. Resolves with the stored size. */
+   * `ifNoneMatch` is set. Resolves with the stored size. The store owns `body`: it is destroyed whenever
+   * the put fails or is refused, so a producer feeding it sees the failure. */
   put(
     bucket: string,
     key: string,
