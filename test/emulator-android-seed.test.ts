@@ -1,0 +1,93 @@
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Phone, startPhone } from '../src/emulator/android/phone.ts';
+import { shell } from '../src/emulator/android/testing.ts';
+
+let dir: string;
+let root: string;
+let phone: Phone;
+const sh = (command: string) => shell(phone, command);
+const NOTES = '/data/user/0/com.example.notes';
+
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'phone-seed-'));
+  root = path.join(dir, 'root');
+  phone = await startPhone(root, { seedApps: true });
+});
+afterAll(async () => {
+  await phone?.close();
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+describe('seed apps', () => {
+  it('installs the sample apps through the package manager, with a runtime grant', async () => {
+    expect((await sh('pm list packages -U')).stdout).toBe(
+      'package:com.example.gallery uid:10001\npackage:com.example.notes uid:10000\n',
+    );
+    expect((await sh('pm path com.example.gallery')).stdout).toMatch(/base\.apk\n.*split_config\.xxhdpi\.apk\n$/);
+    const dump = (await sh('dumpsys package com.example.notes')).stdout;
+    expect(dump).toMatch(/android\.permission\.CAMERA: granted=true/);
+    expect(dump).toMatch(/android\.permission\.READ_CONTACTS: granted=false/);
+  });
+
+  it('fills CE, DE, external, OBB and cache with owners, modes, links and old mtimes', async () => {
+    const r = await sh(
+      [
+        `cd ${NOTES}`,
+        'stat -c "%n %u %g %a" files files/empty files/notes/2023/03/pi-day.txt files/notes/2023/03/todo.md files/run.sh databases/notes.db cache/thumbnail.tmp code_cache/startup.prof',
+        'readlink files/latest; cat files/latest',
+        'stat -c "%Y" files/notes/2023/03/pi-day.txt files/run.sh',
+        'stat -c "%s" files/blob.bin',
+        'ls files/empty | wc -l',
+        'stat -c "%n %u %g %a" /data/user_de/0/com.example.notes/files/boot-state.txt /data/media/0/Android/data/com.example.notes/files/exports/export-1.csv /data/media/0/Android/obb/com.example.notes/main.1.com.example.notes.obb',
+      ].join('; '),
+    );
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.slice(0, 8)).toEqual([
+      'files 10000 10000 771',
+      'files/empty 10000 10000 771',
+      'files/notes/2023/03/pi-day.txt 10000 10000 600',
+      'files/notes/2023/03/todo.md 10000 10000 640',
+      'files/run.sh 10000 10000 755',
+      'databases/notes.db 10000 10000 660',
+      'cache/thumbnail.tmp 10000 20000 600',
+      'code_cache/startup.prof 10000 20000 600',
+    ]);
+    expect(lines.slice(8, 10)).toEqual(['notes/2023/03/pi-day.txt', 'Buy pie.']);
+    expect(lines.slice(10, 12).map(Number)).toEqual([
+      Date.parse('2023-03-14T15:09:26Z') / 1000,
+      Date.parse('2021-07-01T08:00:00Z') / 1000,
+    ]);
+    expect(Number(lines[12])).toBeGreaterThan(10 * 1024 * 1024);
+    expect(lines[13]).toBe('0');
+    expect(lines.slice(14)).toEqual([
+      '/data/user_de/0/com.example.notes/files/boot-state.txt 10000 10000 600',
+      '/data/media/0/Android/data/com.example.notes/files/exports/export-1.csv 10000 1023 660',
+      '/data/media/0/Android/obb/com.example.notes/main.1.com.example.notes.obb 10000 1023 660',
+    ]);
+  });
+
+  it('writes a real SQLite database', () => {
+    const db = new Database(path.join(phone.root, NOTES, 'databases/notes.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 50 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('is idempotent: a restart with seedApps changes nothing', async () => {
+    const blob = path.join(phone.root, NOTES, 'files/blob.bin');
+    const before = await fsp.stat(blob);
+    const list = (await sh('pm list packages -U')).stdout;
+    await phone.close();
+    phone = await startPhone(root, { seedApps: true });
+    expect((await sh('pm list packages -U')).stdout).toBe(list);
+    const after = await fsp.stat(blob);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+});
