@@ -20,6 +20,8 @@ const randomName = () => `${randomBytes(16).toString('base64url')}==`;
 
 export class PackageService {
   private readonly sessions = new Map<number, InstallSession>();
+  // installs, uninstalls and state changes run one at a time, as in PackageManagerService
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly phone: PhoneRoot,
@@ -61,10 +63,16 @@ export class PackageService {
     const session = this.session(id);
     this.sessions.delete(id);
     try {
-      return await this.install(session);
+      return await this.serial(() => this.install(session));
     } finally {
       await session.abandon(this.phone);
     }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   private async install(session: InstallSession): Promise<PackageRecord> {
@@ -124,7 +132,11 @@ export class PackageService {
   }
 
   /** false when the package is unknown */
-  async uninstall(pkg: string, keepData: boolean): Promise<boolean> {
+  uninstall(pkg: string, keepData: boolean): Promise<boolean> {
+    return this.serial(() => this.remove(pkg, keepData));
+  }
+
+  private async remove(pkg: string, keepData: boolean): Promise<boolean> {
     const record = this.db.get(pkg);
     if (!record?.installed) return false;
     await this.phone.remove(path.posix.dirname(record.codePath));
@@ -143,9 +155,11 @@ export class PackageService {
     return record?.installed ? record : undefined;
   }
 
-  async update(pkg: string, change: Partial<Pick<PackageRecord, 'suspended' | 'stopped' | 'grantedPermissions'>>) {
-    const record = this.installed(pkg);
-    if (record) await this.db.put({ ...record, ...change });
+  update(pkg: string, change: Partial<Pick<PackageRecord, 'suspended' | 'stopped' | 'grantedPermissions'>>) {
+    return this.serial(async () => {
+      const record = this.installed(pkg);
+      if (record) await this.db.put({ ...record, ...change });
+    });
   }
 
   private async hostFiles(phonePaths: string[]) {
