@@ -170,6 +170,16 @@ describe('restorecon and cmd', () => {
     });
   });
 
+  it('chcon checks the context and the paths, then succeeds silently', async () => {
+    expect(await shell(phone, 'chcon -hR u:object_r:app_data_file:s0:c512,c768 /data/local/tmp')).toEqual({
+      stdout: '',
+      stderr: '',
+      code: 0,
+    });
+    expect((await shell(phone, 'chcon -R "bad context" /data/local/tmp')).code).toBe(1);
+    expect((await shell(phone, 'chcon u:object_r:app_data_file:s0 /nope')).code).toBe(1);
+  });
+
   it('cmd reports unknown services like Android', async () => {
     expect(await shell(phone, 'cmd nosuchservice')).toEqual({
       stdout: '',

@@ -1,4 +1,4 @@
-// /system/bin/cloudphone-bridge: pm, cmd, am, getprop, dumpsys and restorecon are links to it.
+// /system/bin/cloudphone-bridge: pm, cmd, am, getprop, dumpsys, restorecon and chcon are links to it.
 // Like binder calls into system_server on a phone, it hands argv to the emulator's system
 // server over the unix socket /dev/socket/cloudphone and relays the reply.
 //

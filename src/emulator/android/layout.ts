@@ -9,7 +9,7 @@ import type { Userland } from './userland.ts';
 // toybox applet links and the Android commands), mount points for what the sandbox binds in, and
 // Android's /data layout with its owners and modes.
 
-export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys', 'restorecon'];
+export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys', 'restorecon', 'chcon'];
 
 const { root: ROOT, system: SYSTEM, mediaRw: MEDIA_RW, shell: SHELL } = AID;
 

@@ -6,7 +6,7 @@ import { cmd } from './commands/cmd.ts';
 import { dumpsys } from './commands/dumpsys.ts';
 import { getprop } from './commands/getprop.ts';
 import { pm } from './commands/pm.ts';
-import { restorecon } from './commands/restorecon.ts';
+import { chcon, restorecon } from './commands/restorecon.ts';
 import { prepareLayout } from './layout.ts';
 import { PackageDb } from './package-db.ts';
 import { PackageService } from './package-service.ts';
@@ -51,6 +51,7 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
     dumpsys: dumpsys(packages),
     getprop: getprop(props),
     restorecon: restorecon(phoneRoot),
+    chcon: chcon(phoneRoot),
   });
   const spec = { root: hostRoot, socketDir: server.socketDir, userland };
   const children = new Set<ChildProcessWithoutNullStreams>();

@@ -1,36 +1,54 @@
 import { promises as fsp } from 'node:fs';
 import type { PhoneRoot } from '../root-path.ts';
-import type { Command } from './command.ts';
+import type { CommandIo } from './command.ts';
 
-// No SELinux on the emulated phone: restorecon checks its arguments like toybox's applet and
-// succeeds without output, so callers that relabel after a restore run unchanged.
-export function restorecon(phone: PhoneRoot): Command {
-  return async ({ args, err }) => {
-    const paths: string[] = [];
+// No SELinux on the emulated phone: restorecon and chcon check their arguments like toybox's
+// applets and succeed without output, so callers that relabel after a restore run unchanged.
+
+const USAGE = {
+  restorecon: 'usage: restorecon [-D] [-F] [-R] [-n] [-v] FILE...',
+  chcon: 'usage: chcon [-hRv] CONTEXT FILE...',
+};
+const OPTIONS = { restorecon: /^-[RFDnvr]+$/, chcon: /^-[hRv]+$/ };
+const CONTEXT = /^[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:s\d+(-s\d+)?(:c\d+([.,]c\d+)*)?$/;
+
+function relabel(phone: PhoneRoot, name: 'restorecon' | 'chcon') {
+  return async ({ args, err }: CommandIo): Promise<number> => {
+    const operands: string[] = [];
     for (const arg of args) {
-      if (/^-[RFDnvr]+$/.test(arg)) continue;
-      if (arg.startsWith('-')) {
-        err(`restorecon: Unknown option '${arg.slice(1, 2)}'\nusage: restorecon [-D] [-F] [-R] [-n] [-v] FILE...\n`);
+      if (OPTIONS[name].test(arg) && operands.length === 0) continue;
+      if (arg.startsWith('-') && operands.length === 0) {
+        err(`${name}: Unknown option '${arg.slice(1, 2)}'\n${USAGE[name]}\n`);
         return 1;
       }
-      paths.push(arg);
+      operands.push(arg);
     }
-    if (paths.length === 0) {
-      err('restorecon: Need 1 argument\nusage: restorecon [-D] [-F] [-R] [-n] [-v] FILE...\n');
+    const context = name === 'chcon' ? operands.shift() : undefined;
+    if (operands.length === 0) {
+      err(`${name}: Need ${name === 'chcon' ? 2 : 1} arguments\n${USAGE[name]}\n`);
+      return 1;
+    }
+    if (context !== undefined && !CONTEXT.test(context)) {
+      err(`chcon: '${context}': Invalid argument\n`);
       return 1;
     }
     let status = 0;
-    for (const p of paths) {
-      const phonePath = p.startsWith('/') ? p : `/${p}`;
-      const ok = await fsp
-        .lstat(await phone.resolve(phonePath, false))
-        .then(() => true)
-        .catch(() => false);
-      if (!ok) {
-        err(`restorecon: ${p}: No such file or directory\n`);
+    for (const p of operands) {
+      const exists = await phone
+        .resolve(p.startsWith('/') ? p : `/${p}`, false)
+        .then((host) => fsp.lstat(host))
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!exists) {
+        err(`${name}: ${p}: No such file or directory\n`);
         status = 1;
       }
     }
     return status;
   };
 }
+
+export const restorecon = (phone: PhoneRoot) => relabel(phone, 'restorecon');
+export const chcon = (phone: PhoneRoot) => relabel(phone, 'chcon');
