@@ -127,6 +127,22 @@ describe('install sessions', () => {
     expect(gone.stderr).toContain(`Caller has no access to session ${id}`);
   });
 
+  it("reads APK paths inside the phone only, following the phone's links as the phone sees them", async () => {
+    const id = /\[(\d+)\]/.exec((await sh('pm install-create')).stdout)?.[1];
+    await sh('ln -sf /etc/hostname /data/local/tmp/host.apk');
+    for (const p of ['/data/local/tmp/host.apk', '/../../../../../etc/hostname', '/data/../../etc/hostname']) {
+      expect(await sh(`pm install-write ${id} x.apk ${p}`)).toMatchObject({
+        stderr: `Error: Can't open file: ${p}\nConsider using a file under /data/local/tmp/\n`,
+        code: 1,
+      });
+    }
+    await sh(`ln -sf ../../../../data/local/tmp/notes.apk /data/local/tmp/rel.apk`);
+    expect((await sh(`pm install-write ${id} rel.apk /data/local/tmp/rel.apk`)).stdout).toBe(
+      `Success: streamed ${size('notes.apk')} bytes\n`,
+    );
+    expect((await sh(`pm install-abandon ${id}`)).code).toBe(0);
+  });
+
   it('reads exactly -S bytes from stdin', async () => {
     const id = /\[(\d+)\]/.exec((await sh('pm install-create')).stdout)?.[1];
     const apk = readFileSync(path.join(FIXTURES, 'notes.apk'));
