@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectAdb } from '../src/devices/adb/connect.ts';
+import type { Device } from '../src/devices/device.ts';
+import { shell } from '../src/emulator/android/testing.ts';
+import { type Emulator, startEmulator } from '../src/emulator/emulator.ts';
+
+// Every Device method of the ADB implementation against the emulated phone (real adbd wire
+// protocol, real sandboxed shell, real package manager with the seed apps).
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'apks');
+const NOTES_CE = '/data/user/0/com.example.notes';
+
+let emulator: Emulator;
+let tap: Tap;
+let device: Device;
+let root: string;
+const host = (path: string) => join(root, path);
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'devices-adb-'));
+  emulator = await startEmulator({ root, port: 0, seedApps: true });
+  tap = await startTap(emulator.port);
+  device = await connectAdb(`127.0.0.1:${tap.port}`, { keyDir: mkdtempSync(join(tmpdir(), 'devices-keys-')) });
+});
+
+afterAll(async () => {
+  await device?.close();
+  await tap?.close();
+  await emulator?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('AdbDevice', () => {
+  it('reads properties and the package list', async () => {
+    const props = emulator.phone.props;
+    expect(await device.properties()).toEqual({
+      androidVersion: props['ro.build.version.release'],
+      sdk: Number(props['ro.build.version.sdk']),
+      abi: props['ro.product.cpu.abi'],
+      fingerprint: props['ro.build.fingerprint'],
+    });
+    expect(await device.listPackages()).toEqual(['com.example.gallery', 'com.example.notes']);
+  });
+
+  it('describes an installed package and returns null for an unknown one', async () => {
+    const info = await device.packageInfo('com.example.gallery');
+    expect(info).toMatchObject({ name: 'com.example.gallery', versionCode: 7, versionName: '2.0' });
+    expect(info?.apks.map((a) => a.name)).toEqual(['base.apk', 'split_config.xxhdpi.apk']);
+    for (const apk of info?.apks ?? []) expect(apk.size).toBe(statSync(host(apk.path)).size);
+    expect(info?.uid).toBe(statSync(host('/data/user/0/com.example.gallery')).uid);
+    expect(info?.dataDirs).toEqual({
+      ce: '/data/user/0/com.example.gallery',
+      de: '/data/user_de/0/com.example.gallery',
+      external: '/data/media/0/Android/data/com.example.gallery',
+      obb: '/data/media/0/Android/obb/com.example.gallery',
+    });
+    expect((await device.packageInfo('com.example.notes'))?.grantedPermissions).toEqual(['android.permission.CAMERA']);
+    expect(await device.packageInfo('com.example.missing')).toBeNull();
+  });
+
+  it('force-stops, suspends and resumes an app', async () => {
+    const state = async () => (await shell(emulator.phone, 'dumpsys package com.example.notes')).stdout;
+    await device.forceStop('com.example.notes');
+    expect(await state()).toMatch(/User 0:.* suspended=false .*stopped=true/);
+    await device.suspend('com.example.notes');
+    expect(await state()).toMatch(/User 0:.* suspended=true /);
+    await device.unsuspend('com.example.notes');
+    expect(await state()).toMatch(/User 0:.* suspended=false /);
+  });
+
+  it('checks existence, usage and owners', async () => {
+    expect(await device.exists(NOTES_CE)).toBe(true);
+    expect(await device.exists(`${NOTES_CE}/files/latest`)).toBe(true); // a symlink
+    expect(await device.exists('/data/user/0/com.example.missing')).toBe(false);
+    expect(await device.usage(NOTES_CE)).toBeGreaterThan(11 * 1024 * 1024);
+    expect(await device.usage('/data/user/0/com.example.missing')).toBe(0);
+    const st = lstatSync(host('/data/media/0/Android/data/com.example.notes'));
+    expect(await device.owner('/data/media/0/Android/data/com.example.notes')).toEqual({
+      uid: st.uid,
+      gid: st.gid,
+      context: '',
+    });
+  });
+
+  it('reads a file byte for byte', async () => {
+    const path = `${NOTES_CE}/files/blob.bin`;
+    expect(await sha256(device.readFile(path))).toBe(await sha256(createReadStream(host(path))));
+    await expect(sha256(device.readFile(`${NOTES_CE}/files/nope`))).rejects.toThrow(/nope.*No such file/);
+  });
+
+  it('streams a folder as tar, byte-identical to tar run on the phone; a missing folder errors with stderr', async () => {
+    const direct = emulator.phone.spawnShell(`tar -cf - -C ${NOTES_CE} .`).stdout;
+    expect(await sha256(device.tarOut(NOTES_CE))).toBe(await sha256(direct));
+    await expect(sha256(device.tarOut('/data/user/0/com.example.missing'))).rejects.toThrow(
+      /exited with \d+: .*com\.example\.missing/,
+    );
+  });
+
+  it('extracts a tar stream keeping modes, mtimes and links, then chowns, relabels and clears', async () => {
+    const target = '/data/local/tmp/restored/ce';
+    await device.tarIn(target, device.tarOut(NOTES_CE));
+    const source = tree(host(NOTES_CE));
+    expect(Object.keys(source).length).toBeGreaterThan(15);
+    expect(tree(host(target))).toEqual(source);
+    expect(readlinkSync(host(`${target}/files/latest`))).toBe('notes/2023/03/pi-day.txt');
+
+    await device.chownTree(target, 12345, 23456);
+    for (const entry of Object.keys(source)) {
+      const st = lstatSync(host(`${target}/${entry}`));
+      expect([entry, st.uid, st.gid]).toEqual([entry, 12345, 23456]);
+    }
+    await device.relabel(target);
+    const mode = statSync(host(target)).mode;
+    await device.clearDir(target);
+    expect(readdirSync(host(target))).toEqual([]);
+    expect(statSync(host(target)).mode).toBe(mode);
+
+    await expect(device.tarIn(target, Readable.from([Buffer.alloc(1024, 7)]))).rejects.toThrow(/tar -xf .* exited/);
+  });
+
+  it('installs an APK set in one session, uninstalls, and surfaces pm failures', async () => {
+    const apk = (file: string, name = file) => ({
+      name,
+      size: statSync(join(FIXTURES, file)).size,
+      open: () => createReadStream(join(FIXTURES, file)),
+    });
+    await device.uninstall('com.example.gallery');
+    expect(await device.packageInfo('com.example.gallery')).toBeNull();
+    await expect(device.uninstall('com.example.gallery')).rejects.toThrow(/Failure|exited/);
+
+    await device.install([apk('gallery-base.apk', 'base.apk'), apk('gallery-config.xxhdpi.apk')]);
+    const info = await device.packageInfo('com.example.gallery');
+    expect(info?.apks.map((a) => a.name)).toEqual(['base.apk', 'split_config.xxhdpi.apk']);
+
+    await expect(device.install([apk('notes-other-key.apk', 'base.apk')])).rejects.toThrow(
+      /Failure \[INSTALL_FAILED_UPDATE_INCOMPATIBLE/,
+    );
+    // a short APK stream fails install-write; the session is abandoned, no staging folder is left
+    const short = { name: 'base.apk', size: 100_000, open: () => Readable.from([Buffer.alloc(10)]) };
+    await expect(device.install([short])).rejects.toThrow(/install-write/);
+    expect(readdirSync(host('/data/app')).filter((n) => n.startsWith('vmdl'))).toEqual([]);
+  });
+
+  it('grants a runtime permission', async () => {
+    await device.grantPermission('com.example.notes', 'android.permission.READ_CONTACTS');
+    expect((await device.packageInfo('com.example.notes'))?.grantedPermissions.sort()).toEqual([
+      'android.permission.CAMERA',
+      'android.permission.READ_CONTACTS',
+    ]);
+  });
+
+  it('refuses invalid values before anything is sent to the device', async () => {
+    const before = tap.fromClient;
+    const evil = ["com.example.notes'; reboot; '", 'com.example.notes;id', '$(reboot)', 'notes', 'com.x\n.y'];
+    for (const pkg of evil) {
+      for (const call of [
+        () => device.packageInfo(pkg),
+        () => device.forceStop(pkg),
+        () => device.suspend(pkg),
+        () => device.unsuspend(pkg),
+        () => device.uninstall(pkg),
+        () => device.grantPermission(pkg, 'android.permission.CAMERA'),
+        () => device.grantPermission('com.example.notes', pkg),
+      ]) {
+        await expect(call()).rejects.toMatchObject({ code: 'InvalidParameter' });
+      }
+    }
+    for (const path of ['/data/../etc/passwd', 'relative', '/data/a\nb', '/data/./x', '/data/x\0y']) {
+      expect(() => device.tarOut(path)).toThrow(/Path/);
+      expect(() => device.readFile(path)).toThrow(/Path/);
+      for (const call of [
+        () => device.exists(path),
+        () => device.usage(path),
+        () => device.owner(path),
+        () => device.tarIn(path, Readable.from([])),
+        () => device.chownTree(path, 1, 1),
+        () => device.relabel(path),
+        () => device.clearDir(path),
+      ]) {
+        await expect(call()).rejects.toMatchObject({ code: 'InvalidParameter' });
+      }
+    }
+    await expect(device.chownTree('/data/local/tmp', -1, 0)).rejects.toMatchObject({ code: 'InvalidParameter' });
+    await expect(device.relabel('/data/local/tmp', "u:r:x:s0'; reboot")).rejects.toMatchObject({
+      code: 'InvalidParameter',
+    });
+    const apk = { name: '../base.apk', size: 1, open: () => Readable.from([Buffer.alloc(1)]) };
+    await expect(device.install([apk])).rejects.toMatchObject({ code: 'InvalidParameter' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(tap.fromClient).toBe(before);
+
+    // a quote inside a path reaches the device only as one literal, quoted word
+    await expect(device.usage("/data/local/tmp/x'; touch /data/local/tmp/pwned; '")).resolves.toBe(0);
+    expect(await device.exists('/data/local/tmp/pwned')).toBe(false);
+    expect(tap.fromClient).toBeGreaterThan(before);
+  });
+});
+
+function sha256(stream: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    stream.on('data', (d: Buffer) => hash.update(d));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/** relative path → "mode mtime [link]" for every entry under dir */
+function tree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(join(dir, prefix)).sort()) {
+    const rel = prefix ? `${prefix}/${name}` : name;
+    const st = lstatSync(join(dir, rel));
+    const link = st.isSymbolicLink() ? ` -> ${readlinkSync(join(dir, rel))}` : '';
+    out[rel] = `${st.mode.toString(8)} ${st.isSymbolicLink() ? '' : Math.floor(st.mtimeMs / 1000)}${link}`;
+    if (st.isDirectory()) Object.assign(out, tree(dir, rel));
+  }
+  return out;
+}
+
+interface Tap {
+  port: number;
+  /** bytes the client sent towards the device */
+  fromClient: number;
+  close(): Promise<void>;
+}
+
+/** a TCP relay in front of the emulator that counts what the client sends */
+async function startTap(devicePort: number): Promise<Tap> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(devicePort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (d: Buffer) => {
+      tap.fromClient += d.length;
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) s.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const tap: Tap = {
+    port: typeof address === 'object' && address ? address.port : 0,
+    fromClient: 0,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return tap;
+}
