@@ -8,11 +8,11 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { connectAdb } from '../src/devices/adb/connect.ts';
-import { startEmulator } from '../src/emulator/emulator.ts';
 
 // Tar-stream throughput from an emulated phone: our device layer (Device.tarOut into a sink)
 // next to the real adb client (`adb exec-out 'tar -cf - -C DIR .' | cat > /dev/null`), both
-// against the same emulated adbd and the same ~200 MB folder.
+// against the same emulated adbd and the same ~200 MB folder. The emulator runs in a process of
+// its own (the CLI), as the adb server does, so neither client shares its event loop with it.
 
 const DIR = '/data/local/tmp/bench';
 const FILES = 50;
@@ -23,15 +23,14 @@ export async function run(): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), 'adb-bench-'));
   const root = join(work, 'phone');
   mkdirSync(root);
-  const emulator = await startEmulator({ root, port: 0 });
+  const folder = join(root, DIR);
+  mkdirSync(folder, { recursive: true });
+  const block = Buffer.alloc(FILE_SIZE);
+  for (let i = 0; i < FILES; i++) writeFileSync(join(folder, `blob-${i}.bin`), randomFillSync(block));
+  const bytes = FILES * FILE_SIZE;
+  const emulator = await startEmulatorProcess(root);
   const adbPort = await freePort();
   try {
-    const folder = join(root, DIR);
-    mkdirSync(folder, { recursive: true });
-    const block = Buffer.alloc(FILE_SIZE);
-    for (let i = 0; i < FILES; i++) writeFileSync(join(folder, `blob-${i}.bin`), randomFillSync(block));
-    const bytes = FILES * FILE_SIZE;
-
     const device = await connectAdb(emulator.address, { keyDir: join(work, 'keys') });
     const ours: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
@@ -48,6 +47,7 @@ export async function run(): Promise<string> {
     const adb = (args: string[]) => sh('adb', ['-P', String(adbPort), ...args]);
     await adb(['start-server']);
     await adb(['connect', emulator.address]);
+    await adb(['-s', emulator.address, 'wait-for-device']);
     const theirs: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const started = performance.now();
@@ -68,13 +68,37 @@ export async function run(): Promise<string> {
       '| path | median MB/s | best MB/s | all rounds |',
       '| --- | ---: | ---: | --- |',
       row('device layer: `Device.tarOut` → sink', ours),
-      row("real adb: `adb exec-out 'tar -cf - …' | cat > /dev/null`", theirs),
+      row("real adb: `adb exec-out 'tar -cf - …' \\| cat > /dev/null`", theirs),
       '',
     ].join('\n');
   } finally {
     await emulator.close();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+async function startEmulatorProcess(root: string): Promise<{ address: string; close(): Promise<void> }> {
+  const cli = join(import.meta.dirname, '..', 'bin', 'cloudphone-backup.js');
+  const child = spawn(process.execPath, [cli, 'emulator', '--root', root, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let out = '';
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    exited.then(() => reject(new Error(`the emulator exited: ${out}`)));
+  });
+  return {
+    address,
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 function countingSink(onBytes: (n: number) => void): Writable {
