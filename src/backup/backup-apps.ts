@@ -86,6 +86,7 @@ export async function backupApps(
     await w.writeManifest(manifest);
     for (const [i, info] of infos.entries()) await copyApp(device, w, info, apps[i] as AppManifest, ctx.signal);
   });
+  ctx.progress(done, done); // the total was du's estimate; what was read is the truth
   try {
     await writeSidecar(store, job.bucket, job.key, { manifest, ...stored, dataBytes: done });
   } catch (err) {
