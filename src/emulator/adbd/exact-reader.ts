@@ -7,30 +7,33 @@ import type { Readable } from 'node:stream';
 export function readExact(source: Readable, n: number): Promise<Buffer | null> {
   if (n === 0) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
-    const attempt = (): boolean => {
+    const cleanup = () => {
+      source.off('readable', attempt);
+      source.off('end', ended);
+      source.off('close', ended);
+      source.off('error', failed);
+    };
+    const attempt = () => {
       const chunk = source.read(n) as Buffer | null;
       if (chunk !== null) {
-        finish(chunk.length === n ? chunk : null);
-        return true;
+        cleanup();
+        resolve(chunk.length === n ? chunk : null);
+      } else if (source.readableEnded || source.destroyed) {
+        ended();
       }
-      if (source.readableEnded || source.destroyed) {
-        finish(null);
-        return true;
-      }
-      return false;
     };
-    const finish = (value: Buffer | null) => {
-      source.off('readable', attempt);
-      source.off('end', onEnd);
-      source.off('close', onEnd);
-      source.off('error', reject);
-      resolve(value);
+    const ended = () => {
+      cleanup();
+      resolve(null);
     };
-    const onEnd = () => finish(null);
-    if (attempt()) return;
+    const failed = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
     source.on('readable', attempt);
-    source.once('end', onEnd);
-    source.once('close', onEnd);
-    source.once('error', reject);
+    source.on('end', ended);
+    source.on('close', ended);
+    source.on('error', failed);
+    attempt();
   });
 }
