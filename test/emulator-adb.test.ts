@@ -65,6 +65,14 @@ describe('emulated adbd with the real adb client', () => {
     expect(r.stderr.toString()).toBe('err\n');
     const ok = await server.run(['-s', serial, 'shell', 'echo "$0"']);
     expect(ok.code).toBe(0);
+    // without the shell protocol (-x): one merged stream and no exit code, as with old adbd
+    const raw = await server.run(['-s', serial, 'shell', '-x', 'echo out; echo err >&2; exit 3']);
+    expect(raw.code).toBe(0);
+    expect(raw.stdout.toString()).toBe('out\nerr\n');
+    // no command: a shell reading the host's stdin, closed by the v2 close-stdin packet
+    const interactive = await server.run(['-s', serial, 'shell'], 'echo typed; exit 4\n');
+    expect(interactive.code).toBe(4);
+    expect(interactive.stdout.toString()).toBe('typed\n');
   });
 
   it('streams a 50 MB file byte-identical through exec-out', async () => {
@@ -245,9 +253,10 @@ class AdbServer {
     return server;
   }
 
-  run(args: string[]): Promise<Run> {
+  run(args: string[], stdin = ''): Promise<Run> {
     return new Promise((resolve, reject) => {
       const child = spawn('adb', ['-P', String(this.port), ...args], { env: this.env });
+      child.stdin.end(stdin);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
