@@ -42,7 +42,8 @@ export async function storeArchive(
     const w = new ArchiveWriter(z.input, onBytes, signal);
     await build(w);
     await w.finish();
-    await z.done;
+    // a store that failed stops reading, so zstd may never exit on its own: stop waiting then
+    await abortable(z.done, signal);
     body.end();
     await put;
     return { size, sha256: hash.digest('hex') };
@@ -56,3 +57,12 @@ export async function storeArchive(
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -15,7 +15,9 @@ export class ArchiveCursor {
   ) {}
 
   private async next(): Promise<ArchiveEvent> {
-    const ev = this.peeked ?? (await this.events.next()).value;
+    let ev = this.peeked ?? (await this.events.next()).value;
+    // the manifest was verified against the sidecar in the verify pass; only entries matter here
+    while (ev?.kind === 'manifest') ev = (await this.events.next()).value;
     this.peeked = undefined;
     if (!ev) throw ERRORS.corruptBackup('the archive ended early');
     return ev;

@@ -12,6 +12,15 @@ const MAX_META = 64 * 1024;
 
 export async function* readTar(source: AsyncIterable<Buffer>, maxMeta = MAX_META): AsyncGenerator<TarEvent> {
   const r = new ByteReader(source[Symbol.asyncIterator]());
+  try {
+    yield* entries(r, maxMeta);
+  } finally {
+    // a consumer that stops early must not leave the source (a device stream) open and paused
+    await r.close();
+  }
+}
+
+async function* entries(r: ByteReader, maxMeta: number): AsyncGenerator<TarEvent> {
   let pax: Record<string, string> = {};
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -107,6 +116,10 @@ class ByteReader {
 
   async skip(n: number): Promise<void> {
     if (n > 0 && !(await this.readExact(n))) throw new TarFormatError('tar: truncated padding');
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
   }
 
   async drain(): Promise<void> {
