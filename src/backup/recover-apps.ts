@@ -30,7 +30,10 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
   // progress counts the archive's data twice: once verified, once written to the device
   const total = sidecar.dataBytes * 2;
   let done = 0;
-  const tick = (n: number) => ctx.progress((done += n), Math.max(total, done));
+  const tick = (n: number) => {
+    done += n;
+    ctx.progress(done, Math.max(total, done));
+  };
   await verify(store, job, sidecar, tick);
   const object = await store.get(job.bucket, job.key, { signal: ctx.signal });
   const cursor = new ArchiveCursor(readArchive(object), tick);
