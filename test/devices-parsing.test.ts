@@ -3,8 +3,10 @@ import { constants, publicDecrypt } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadOrCreateKey, signToken } from '../src/devices/adb/adb-key.ts';
+import { ByteReader } from '../src/devices/adb/byte-reader.ts';
 import { parseAdbAddress } from '../src/devices/adb/connect.ts';
 import { parseBanner } from '../src/devices/adb/handshake.ts';
 import { encodeShellPacket, ShellPacketDecoder } from '../src/devices/adb/shell-protocol.ts';
@@ -116,6 +118,20 @@ describe('wire formats', () => {
       d.push(wire.subarray(cut));
       expect(got).toEqual({ 1: 'out-1out-2', 2: 'err', 3: String.fromCharCode(7) });
     }
+  });
+
+  it('waits for the rest of a partly buffered message without starving the event loop', async () => {
+    const stream = new PassThrough();
+    const reader = new ByteReader(stream, () => new Error('ended early'));
+    stream.write(Buffer.from('0123456789'));
+    let timers = 0;
+    const ticking = setInterval(() => timers++, 5);
+    setTimeout(() => stream.write(Buffer.from('abcdefghij')), 100);
+    expect((await reader.read(20)).toString()).toBe('0123456789abcdefghij');
+    clearInterval(ticking);
+    expect(timers).toBeGreaterThan(5);
+    stream.end(Buffer.from('xyz'));
+    await expect(reader.read(8)).rejects.toThrow('ended early');
   });
 
   it('parses getprop and dumpsys package output', () => {

@@ -50,8 +50,8 @@ export class SyncSession {
     private readonly conn: AdbConnection,
     private readonly stream: AdbStream,
   ) {
+    // the reader also listens for 'error', which it surfaces on the next read
     this.reader = new ByteReader(stream, () => this.failure('the device closed the sync stream'));
-    stream.on('error', () => {}); // surfaced through the reader
   }
 
   /** lstat; null when the path does not exist */
@@ -130,10 +130,6 @@ export class SyncSession {
     if (!this.stream.destroyed && !this.conn.isClosed) {
       await this.write(syncRequest('QUIT', '')).catch(() => {});
     }
-    this.stream.destroy();
-  }
-
-  destroy(): void {
     this.stream.destroy();
   }
 
