@@ -142,6 +142,17 @@ describe('emulated adbd with the real adb client', () => {
     );
   });
 
+  it('installs a split APK set with adb install-multiple (exec:pm install-create/-write/-commit)', async () => {
+    const apks = ['gallery-base.apk', 'gallery-config.xxhdpi.apk'].map((f) => join('fixtures/apks', f));
+    const install = await server.run(['-s', serial, 'install-multiple', ...apks]);
+    expect(install.code, install.stderr.toString()).toBe(0);
+    expect(install.stdout.toString()).toContain('Success');
+    const list = await server.run(['-s', serial, 'shell', 'pm list packages']);
+    expect(list.stdout.toString().split('\n')).toContain('package:com.example.gallery');
+    const paths = await server.run(['-s', serial, 'shell', 'pm path com.example.gallery']);
+    expect(paths.stdout.toString()).toMatch(/base\.apk\n.*split_config\.xxhdpi\.apk\n$/s);
+  });
+
   it('keeps sync inside the phone folder, whatever links and .. say', async () => {
     const hostPasswd = readFileSync('/etc/passwd');
     const tmp = phonePath('data/local/tmp');
@@ -261,7 +272,7 @@ class AdbServer {
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);
