@@ -14,10 +14,6 @@ import { devicePath, numericId, packageName, permissionName, quote, selinuxConte
 export class AdbDevice implements Device {
   constructor(private readonly conn: AdbConnection) {}
 
-  get address(): string {
-    return this.conn.address;
-  }
-
   async properties(): Promise<DeviceProperties> {
     const props = parseGetprop((await this.run('getprop')).stdout);
     const sdk = Number(props['ro.build.version.sdk']);
