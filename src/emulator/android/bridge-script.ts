@@ -4,7 +4,7 @@
 //
 // Request: "cloudphone/1 <command> <argc>\n", then "<byte length> <arg>\n" per argument, then
 // stdin, only for installs that stream the APK from stdin (anything else would block on a shell's
-// open stdin); toybox nc half-closes the socket at the end of its stdin.
+// open stdin), exactly -S bytes when given; toybox nc half-closes the socket at the end of its stdin.
 // Reply, one record per line: o/O stdout text with/without a newline, e/E the same for stderr,
 // x<status> last. mksh runs every pipeline element in a subshell, so the decoding group exits
 // with the status itself and that becomes the script's own.
@@ -15,6 +15,7 @@ export const BRIDGE_NAME = 'cloudphone-bridge';
 
 export const BRIDGE_SCRIPT = `#!/system/bin/sh
 set +U
+S=
 n=\${0##*/}
 h="cloudphone/1 $n $#
 "
@@ -33,7 +34,8 @@ reads_stdin() {
   while [ $# -gt 0 ]; do
     case $1 in
     -) p=$((p + 1)); l=- ;;
-    -S|-i|-p|--user|--abi|--install-location|--originating-uri|--referrer|--pkg|--install-reason|--force-uuid) shift ;;
+    -S) S=$2; shift ;;
+    -i|-p|--user|--abi|--install-location|--originating-uri|--referrer|--pkg|--install-reason|--force-uuid) shift ;;
     -*) ;;
     *) p=$((p + 1)); l=$1 ;;
     esac
@@ -44,7 +46,8 @@ reads_stdin() {
 }
 
 if reads_stdin "$@"; then
-  { print -rn -- "$h"; cat; } | toybox nc -U ${SOCKET_DIR}/${SOCKET_NAME}
+  # with -S read exactly that many bytes, as pm does: adb keeps stdin open while it waits for the answer
+  { print -rn -- "$h"; if [ -n "$S" ]; then head -c "$S"; else cat; fi; } | toybox nc -U ${SOCKET_DIR}/${SOCKET_NAME}
 else
   print -rn -- "$h" | toybox nc -U ${SOCKET_DIR}/${SOCKET_NAME}
 fi | {
