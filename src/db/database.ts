@@ -70,6 +70,9 @@ function postgresKysely(url: string): Kysely<Database> {
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // an idle connection the server closed (restart, failover) must not crash the process: the
+  // pool drops it and the next query opens a new one
+  pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
 }
 
