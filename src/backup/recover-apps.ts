@@ -5,6 +5,7 @@ import { ERRORS } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { ArchiveCursor } from './archive/archive-cursor.ts';
 import { readArchive } from './archive/archive-reader.ts';
+import { batched } from './archive/batched.ts';
 import type { AppManifest, InstanceFacts, Sidecar } from './archive/manifest.ts';
 import type { TaskContext } from './backup-apps.ts';
 import { checkCompatibility } from './compatibility.ts';
@@ -84,7 +85,7 @@ async function restoreApp(device: Device, cursor: ArchiveCursor, app: AppManifes
     app.apks.map((apk) => ({
       name: apk.name,
       size: apk.size,
-      open: () => Readable.from(apkBody(cursor, pkg, apk.name)),
+      open: () => Readable.from(batched(apkBody(cursor, pkg, apk.name))),
     })),
     { signal },
   );
@@ -93,7 +94,7 @@ async function restoreApp(device: Device, cursor: ArchiveCursor, app: AppManifes
   for (const part of app.parts) {
     const dir = info.dataDirs[part];
     const label = await labelFor(device, dir, part);
-    await device.tarIn(dir, Readable.from(cursor.partTar(pkg, part)), { signal });
+    await device.tarIn(dir, Readable.from(batched(cursor.partTar(pkg, part))), { signal });
     await giveToApp(device, dir, part, info.uid, label.gid);
     await device.relabel(dir, label.context || undefined);
   }

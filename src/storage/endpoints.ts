@@ -4,7 +4,6 @@ import { ERRORS } from '../errors.ts';
 import { FsObjectStore } from './fs-object-store.ts';
 import { assertEndpoint } from './object-key.ts';
 import type { ObjectStore } from './object-store.ts';
-import { S3ObjectStore } from './s3-object-store.ts';
 
 // Maps an API caller's UploadEndpoint to a driver. Drivers are cached per config object and endpoint, so an
 // S3 client's connection pool is shared by every task that writes to the same endpoint.
@@ -34,10 +33,30 @@ function build(driver: DriverConfig, endpoint: string, dataDir: string): ObjectS
     case 'fs':
       return new FsObjectStore(join(resolve(dataDir), 'objects', endpoint));
     case 's3':
-      return new S3ObjectStore(driver);
+      return lazyS3(driver);
     default: {
       const unknown: never = driver;
       throw new Error(`unknown storage driver ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+type S3Driver = Extract<DriverConfig, { driver: 's3' }>;
+
+/** The AWS SDK costs ~25 MB of memory when loaded: load it only once an S3 endpoint is used. */
+function lazyS3(driver: S3Driver): ObjectStore {
+  let store: Promise<ObjectStore> | undefined;
+  const get = () => {
+    store ??= import('./s3-object-store.ts').then(({ S3ObjectStore }) => new S3ObjectStore(driver));
+    return store;
+  };
+  return {
+    put: async (bucket, key, body, opts) => (await get()).put(bucket, key, body, opts),
+    get: async (bucket, key, opts) => (await get()).get(bucket, key, opts),
+    head: async (bucket, key) => (await get()).head(bucket, key),
+    delete: async (bucket, key) => (await get()).delete(bucket, key),
+    async *list(bucket, prefix) {
+      yield* (await get()).list(bucket, prefix);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,7 +14,8 @@ import { copyToFile } from './stream-copy.ts';
 // install session like any other, then data in every part a backup covers, with the owners,
 // modes, links and old mtimes a real app leaves. Apps already installed are left alone.
 
-const FIXTURES = path.join(import.meta.dirname, '..', '..', '..', 'fixtures', 'apks');
+// the package's fixtures folder, from the sources (src/emulator/android) or the build (dist)
+const FIXTURES = path.join(packageRoot(import.meta.dirname), 'fixtures', 'apks');
 const OLD = new Date('2023-03-14T15:09:26Z');
 const OLDER = new Date('2021-07-01T08:00:00Z');
 const BIG_FILE = 11 * 1024 * 1024;
@@ -148,4 +149,11 @@ class Writer {
     await fsp.chmod(host, mode);
     if (mtime) await fsp.utimes(host, mtime, mtime);
   }
+}
+
+function packageRoot(from: string): string {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'fixtures', 'apks'))) return dir;
+  }
+  throw new Error(`fixtures/apks not found above ${from}`);
 }
