@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +8,7 @@ import { connectAdb } from '../src/devices/adb/connect.ts';
 import type { Device } from '../src/devices/device.ts';
 import { shell } from '../src/emulator/android/testing.ts';
 import { type Emulator, startEmulator } from '../src/emulator/emulator.ts';
+import { startTap, type Tap } from './helpers/tcp-tap.ts';
 
 // Every Device method of the ADB implementation against the emulated phone (real adbd wire
 // protocol, real sandboxed shell, real package manager with the seed apps).
@@ -222,42 +222,4 @@ function tree(dir: string, prefix = ''): Record<string, string> {
     if (st.isDirectory()) Object.assign(out, tree(dir, rel));
   }
   return out;
-}
-
-interface Tap {
-  port: number;
-  /** bytes the client sent towards the device */
-  fromClient: number;
-  close(): Promise<void>;
-}
-
-/** a TCP relay in front of the emulator that counts what the client sends */
-async function startTap(devicePort: number): Promise<Tap> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(devicePort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.on('data', (d: Buffer) => {
-      tap.fromClient += d.length;
-    });
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) s.on('close', end).on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const tap: Tap = {
-    port: typeof address === 'object' && address ? address.port : 0,
-    fromClient: 0,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-  return tap;
 }

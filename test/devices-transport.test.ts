@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
@@ -15,6 +14,7 @@ import { openExec } from '../src/devices/adb/exec.ts';
 import { runShell, spawnShell } from '../src/devices/adb/shell.ts';
 import { SyncSession } from '../src/devices/adb/sync.ts';
 import { type Emulator, startEmulator } from '../src/emulator/emulator.ts';
+import { startTap, type Tap } from './helpers/tcp-tap.ts';
 
 // The transport under stress and at its edges: RSA AUTH, shell v2 / exec / sync services,
 // back-pressure on a 200 MB stream, and a device that disappears mid-stream.
@@ -211,42 +211,4 @@ function collect(stream: Readable): Promise<Buffer> {
     stream.on('error', reject);
     stream.on('end', () => resolve(Buffer.concat(chunks)));
   });
-}
-
-interface Tap {
-  port: number;
-  /** bytes the device sent towards the client */
-  fromDevice: number;
-  close(): Promise<void>;
-}
-
-/** a TCP relay in front of the device that counts what the device sends */
-async function startTap(devicePort: number): Promise<Tap> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(devicePort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    upstream.on('data', (d: Buffer) => {
-      tap.fromDevice += d.length;
-    });
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) s.on('close', end).on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const tap: Tap = {
-    port: typeof address === 'object' && address ? address.port : 0,
-    fromDevice: 0,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-  return tap;
 }
