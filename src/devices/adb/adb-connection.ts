@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { ERRORS, type ServiceError } from '../../errors.ts';
 import type { AdbKey } from './adb-key.ts';
 import { AdbStream, type StreamHost } from './adb-stream.ts';
-import { type DeviceBanner, handshake } from './handshake.ts';
+import { type DeviceBanner, type Handshake, handshake } from './handshake.ts';
 import { A_CLSE, A_OKAY, A_OPEN, A_WRTE, encodePacket, type Packet, type PacketDecoder } from './packet.ts';
 
 // A connected adbd: the stream table over one socket. Losing the socket destroys every open
@@ -26,21 +26,29 @@ export class AdbConnection implements StreamHost {
 
   static async connect(opts: ConnectOptions): Promise<AdbConnection> {
     const hs = await handshake(opts);
-    const conn = new AdbConnection(`${opts.host}:${opts.port}`, hs.socket, hs.decoder, hs.banner, hs.maxPayload, opts);
+    const conn = new AdbConnection(`${opts.host}:${opts.port}`, hs, opts);
     for (const p of hs.pending) conn.dispatch(p);
     hs.socket.resume();
     return conn;
   }
 
+  private readonly socket: Socket;
+  private readonly needsChecksum: boolean;
+  readonly banner: DeviceBanner;
+  readonly maxPayload: number;
+
   private constructor(
     address: string,
-    private readonly socket: Socket,
-    decoder: PacketDecoder,
-    readonly banner: DeviceBanner,
-    readonly maxPayload: number,
+    hs: Handshake,
     private readonly opts: ConnectOptions,
   ) {
     this.address = address;
+    this.socket = hs.socket;
+    this.banner = hs.banner;
+    this.maxPayload = hs.maxPayload;
+    this.needsChecksum = hs.needsChecksum;
+    const decoder = hs.decoder;
+    const socket = hs.socket;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -90,7 +98,7 @@ export class AdbConnection implements StreamHost {
   }
 
   send(command: number, arg0: number, arg1: number, payload?: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(encodePacket(command, arg0, arg1, payload));
+    if (!this.socket.destroyed) this.socket.write(encodePacket(command, arg0, arg1, payload, this.needsChecksum));
   }
 
   forget(localId: number): void {

@@ -33,6 +33,8 @@ export interface Handshake {
   decoder: PacketDecoder;
   banner: DeviceBanner;
   maxPayload: number;
+  /** older devices (protocol < A_VERSION) still verify each packet's byte sum */
+  needsChecksum: boolean;
   /** packets that arrived in the same read as the device's CNXN */
   pending: Packet[];
 }
@@ -84,18 +86,18 @@ export function handshake(opts: HandshakeOptions): Promise<Handshake> {
       if (p.command === A_AUTH && p.arg0 === AUTH_TOKEN) {
         if (!sentSignature) {
           sentSignature = true;
-          socket.write(encodePacket(A_AUTH, AUTH_SIGNATURE, 0, signToken(opts.key, p.payload)));
+          socket.write(encodePacket(A_AUTH, AUTH_SIGNATURE, 0, signToken(opts.key, p.payload), true));
         } else if (!sentPublicKey) {
           // a second token means our signature was refused: offer the key, as adb does, and wait
           sentPublicKey = true;
-          socket.write(encodePacket(A_AUTH, AUTH_RSAPUBLICKEY, 0, publicKeyPayload(opts.key)));
+          socket.write(encodePacket(A_AUTH, AUTH_RSAPUBLICKEY, 0, publicKeyPayload(opts.key), true));
         }
       } else if (p.command === A_CNXN) {
         const banner = parseBanner(p.payload.toString('utf8'));
         if (banner.state !== 'device') return finish(fail(`the device is in state "${banner.state}"`));
         const maxPayload = Math.min(p.arg1 >>> 0, MAX_PAYLOAD);
         if (maxPayload < 256) return finish(fail(`unusable max payload ${maxPayload}`));
-        finish(null, { socket, decoder, banner, maxPayload, pending });
+        finish(null, { socket, decoder, banner, maxPayload, needsChecksum: p.arg0 >>> 0 < A_VERSION, pending });
       } else if (p.command === A_STLS) {
         finish(fail('the device requires TLS (wireless debugging pairing), which is not supported'));
       } else {
@@ -120,7 +122,7 @@ export function handshake(opts: HandshakeOptions): Promise<Handshake> {
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 10_000);
       const hello = `host::features=${HOST_FEATURES.join(',')}`;
-      socket.write(encodePacket(A_CNXN, A_VERSION, MAX_PAYLOAD, Buffer.from(hello)));
+      socket.write(encodePacket(A_CNXN, A_VERSION, MAX_PAYLOAD, Buffer.from(hello), true));
     });
   });
 }

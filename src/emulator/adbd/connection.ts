@@ -43,7 +43,7 @@ export function serveConnection(socket: Socket, opts: ConnectionOptions): void {
   let nextId = 1;
 
   const send = (command: number, arg0: number, arg1: number, payload?: Buffer) => {
-    if (!socket.destroyed) socket.write(encodePacket(command, arg0, arg1, payload));
+    if (!socket.destroyed) socket.write(encodePacket(command, arg0, arg1, payload, version < A_VERSION));
   };
   const hangUpAll = () => {
     for (const stream of streams.values()) stream.hangUp();
