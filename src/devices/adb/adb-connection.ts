@@ -3,7 +3,7 @@ import { ERRORS, type ServiceError } from '../../errors.ts';
 import type { AdbKey } from './adb-key.ts';
 import { AdbStream, type StreamHost } from './adb-stream.ts';
 import { type DeviceBanner, type Handshake, handshake } from './handshake.ts';
-import { A_CLSE, A_OKAY, A_OPEN, A_WRTE, encodePacket, type Packet, type PacketDecoder } from './packet.ts';
+import { A_CLSE, A_OKAY, A_OPEN, A_WRTE, encodePacket, type Packet } from './packet.ts';
 
 // A connected adbd: the stream table over one socket. Losing the socket destroys every open
 // stream with "device <addr> disconnected", so no reader or writer is ever left hanging.
