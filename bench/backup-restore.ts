@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { writeAppData } from './app-data.ts';
@@ -63,6 +63,7 @@ export async function run(): Promise<string> {
       accessKeyId: key.AccessKeyId,
       accessKeySecret: key.AccessKeySecret,
     });
+    const cpuBefore = [cpuSeconds(emu), cpuSeconds(serve)];
     const backupStart = performance.now();
     const backup = await rpc.request<{ TaskId: string; Data: { BackupFileId: string }[] }>('BackupApp', {
       AndroidInstanceIdList: ['acp-bench'],
@@ -72,6 +73,7 @@ export async function run(): Promise<string> {
     });
     await settle(rpc, backup.TaskId);
     const backupSeconds = (performance.now() - backupStart) / 1000;
+    const [emuCpu, serveCpu] = [cpuSeconds(emu) - (cpuBefore[0] ?? 0), cpuSeconds(serve) - (cpuBefore[1] ?? 0)];
     const backupRss = peakRss(serve);
     const fileId = backup.Data[0]?.BackupFileId;
     const recoverStart = performance.now();
@@ -94,6 +96,8 @@ export async function run(): Promise<string> {
       `| raw \`adb exec-out 'tar -cf - …' \\| zstd -3 > file\` | ${rawSeconds.toFixed(1)} | ${mbps(rawSeconds)} | 1.00 | — |`,
       `| BackupApp (call → backup file AVAILABLE, fs store) | ${backupSeconds.toFixed(1)} | ${mbps(backupSeconds)} | ${(rawSeconds / backupSeconds).toFixed(2)} | ${backupRss} MB |`,
       `| RecoverApp onto the same phone (verify pass + install + write) | ${recoverSeconds.toFixed(1)} | ${mbps(recoverSeconds)} | ${(rawSeconds / recoverSeconds).toFixed(2)} | ${peakRss(serve)} MB (whole run) |`,
+      '',
+      `CPU during BackupApp (seconds, process + its finished children): phone ${emuCpu.toFixed(1)} (adbd, sandboxed tar), service ${serveCpu.toFixed(1)} (ADB client, tar parsing, SHA-256, zstd child), on ${cpus().length} cores over ${backupSeconds.toFixed(1)} s of wall time.`,
       '',
     ].join('\n');
   } finally {
@@ -131,8 +135,15 @@ async function settle(rpc: RPCClient, taskId: string): Promise<void> {
     const t = body.Data[0];
     if (t?.TaskStatus === 'Finished') return;
     if (t?.TaskStatus === 'Failed' || t?.TaskStatus === 'PartFinished') throw new Error(`task failed: ${t.ErrorMsg}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** user + system CPU of a process and its reaped children, from /proc/<pid>/stat */
+function cpuSeconds(p: ChildProcess): number {
+  const fields = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = [11, 12, 13, 14].reduce((n, i) => n + Number(fields[i] ?? 0), 0);
+  return ticks / 100;
 }
 
 function peakRss(p: ChildProcess): string {
