@@ -37,7 +37,7 @@ describe('seed apps', () => {
     const r = await sh(
       [
         `cd ${NOTES}`,
-        'stat -c "%n %u %g %a" files files/empty files/notes/2023/03/pi-day.txt files/notes/2023/03/todo.md files/run.sh databases/notes.db cache/thumbnail.tmp code_cache/startup.prof',
+        'stat -c "%n %u %g %a" files files/empty files/notes/2023/03/pi-day.txt files/notes/2023/03/remaining.md files/run.sh databases/notes.db cache/thumbnail.tmp code_cache/startup.prof',
         'readlink files/latest; cat files/latest',
         'stat -c "%Y" files/notes/2023/03/pi-day.txt files/run.sh',
         'stat -c "%s" files/blob.bin',
@@ -51,7 +51,7 @@ describe('seed apps', () => {
       'files 10000 10000 771',
       'files/empty 10000 10000 771',
       'files/notes/2023/03/pi-day.txt 10000 10000 600',
-      'files/notes/2023/03/todo.md 10000 10000 640',
+      'files/notes/2023/03/remaining.md 10000 10000 640',
       'files/run.sh 10000 10000 755',
       'databases/notes.db 10000 10000 660',
       'cache/thumbnail.tmp 10000 20000 600',

@@ -19,17 +19,17 @@ export class ConfinedFs {
 
   /** host path of a phone path; follows links in every component, and in the last one when `followLast` */
   async resolve(phonePath: string, followLast: boolean, mkdirs = false): Promise<string> {
-    const todo = phonePath.split('/').filter((c) => c !== '' && c !== '.');
+    const remaining = phonePath.split('/').filter((c) => c !== '' && c !== '.');
     const done: string[] = [];
     let links = 0;
-    while (todo.length > 0) {
-      const name = todo.shift() as string;
+    while (remaining.length > 0) {
+      const name = remaining.shift() as string;
       if (name === '..') {
         done.pop();
         continue;
       }
       const candidate = this.host([...done, name]);
-      const isLast = todo.length === 0;
+      const isLast = remaining.length === 0;
       const st = await fsp.lstat(candidate).catch((err: NodeJS.ErrnoException) => {
         // A missing last component is for the caller to judge (e.g. a file about to be created).
         if (err.code !== 'ENOENT' || !(isLast || mkdirs)) throw err;
@@ -41,7 +41,7 @@ export class ConfinedFs {
         if (++links > MAX_LINKS) throw errnoError('ELOOP', phonePath);
         const target = await fsp.readlink(candidate);
         if (target.startsWith('/')) done.length = 0;
-        todo.unshift(...target.split('/').filter((c) => c !== '' && c !== '.'));
+        remaining.unshift(...target.split('/').filter((c) => c !== '' && c !== '.'));
         continue;
       }
       done.push(name);

@@ -13,11 +13,11 @@ export class PhoneRoot {
   /** host path for a phone path; links are followed in every component and, if `followLast`, in the last */
   async resolve(phonePath: string, followLast = true): Promise<string> {
     if (!phonePath.startsWith('/')) throw new Error(`not an absolute path: ${phonePath}`);
-    const todo = phonePath.split('/').filter((c) => c !== '' && c !== '.');
+    const remaining = phonePath.split('/').filter((c) => c !== '' && c !== '.');
     const done: string[] = [];
     let links = 0;
-    while (todo.length > 0) {
-      const name = todo.shift() as string;
+    while (remaining.length > 0) {
+      const name = remaining.shift() as string;
       if (name === '..') {
         done.pop();
         continue;
@@ -27,11 +27,11 @@ export class PhoneRoot {
         if (err.code === 'ENOENT') return null;
         throw err;
       });
-      if (st?.isSymbolicLink() && (todo.length > 0 || followLast)) {
+      if (st?.isSymbolicLink() && (remaining.length > 0 || followLast)) {
         if (++links > MAX_LINKS) throw Object.assign(new Error(`too many links: ${phonePath}`), { code: 'ELOOP' });
         const target = await fsp.readlink(host);
         if (target.startsWith('/')) done.length = 0;
-        todo.unshift(...target.split('/').filter((c) => c !== '' && c !== '.'));
+        remaining.unshift(...target.split('/').filter((c) => c !== '' && c !== '.'));
         continue;
       }
       done.push(name);

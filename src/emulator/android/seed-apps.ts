@@ -50,7 +50,7 @@ async function seedData(phone: PhoneRoot, pkg: string, uid: number, big: boolean
   await w.dir(`${ce}/files`, 0o771);
   for (const sub of ['/notes', '/notes/2023', '/notes/2023/03', '/empty']) await w.dir(`${ce}/files${sub}`, 0o771);
   await w.file(`${ce}/files/notes/2023/03/pi-day.txt`, 'Buy pie.\n', 0o600, OLD);
-  await w.file(`${ce}/files/notes/2023/03/todo.md`, '- [ ] back up the phone\n', 0o640, OLD);
+  await w.file(`${ce}/files/notes/2023/03/remaining.md`, '- [ ] back up the phone\n', 0o640, OLD);
   await w.file(`${ce}/files/notes/index.json`, JSON.stringify({ pkg, notes: 2 }), 0o660);
   await w.file(`${ce}/files/run.sh`, '#!/system/bin/sh\necho hello\n', 0o755, OLDER);
   await w.link(`${ce}/files/latest`, 'notes/2023/03/pi-day.txt');
