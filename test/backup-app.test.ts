@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KINDS, client } from './helpers/clients.ts';
@@ -61,6 +61,12 @@ describe.each(CLIENT_KINDS)('BackupApp through %s', (kind) => {
       expect(tar.status, tar.stderr).toBe(0);
       const sums = spawnSync('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: out, encoding: 'utf8' });
       expect(sums.status, sums.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(out, 'cloudphone-backup.json'), 'utf8'));
+      const certs = readFileSync(join(import.meta.dirname, '..', 'fixtures/apks/notes.apk.certs.txt'), 'utf8');
+      const digest = /SHA-256 digest: ([0-9a-f]{64})/.exec(certs)?.[1];
+      expect(manifest.apps.find((a: { package: string }) => a.package === 'com.example.notes').signerDigest).toBe(
+        digest,
+      );
       const phoneRoot = stack.phones[i]?.phone.root as string;
       for (const pkg of APPS) {
         for (const [part, base] of Object.entries(PARTS)) {

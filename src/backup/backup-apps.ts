@@ -1,3 +1,4 @@
+import { signerDigestFromTail } from '../apk/signing-block.ts';
 import type { DataPart, Device, PackageInfo } from '../devices/device.ts';
 import { ERRORS } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -61,7 +62,7 @@ export async function backupApps(
       package: info.name,
       versionCode: info.versionCode,
       versionName: info.versionName,
-      signerDigest: null,
+      signerDigest: await signerOf(device, info, ctx.signal),
       sourceUid: info.uid,
       permissions: [...info.grantedPermissions].sort(),
       apks: info.apks.map((a) => ({ name: a.name, size: a.size })),
@@ -117,4 +118,18 @@ async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app:
       if (copied) throw err;
     });
   }
+}
+
+const TAIL = 4 * 1024 * 1024;
+
+/** The base APK's signer certificate digest, from its last bytes (bounded memory, one extra read). */
+async function signerOf(device: Device, info: PackageInfo, signal: AbortSignal): Promise<string | null> {
+  const base = info.apks.find((a) => a.name === 'base.apk') ?? info.apks[0];
+  if (!base) return null;
+  let tail = Buffer.alloc(0);
+  for await (const chunk of device.readFile(base.path, { signal })) {
+    tail = Buffer.concat([tail, chunk as Buffer]);
+    if (tail.length > 2 * TAIL) tail = tail.subarray(tail.length - TAIL);
+  }
+  return signerDigestFromTail(tail.subarray(Math.max(0, tail.length - TAIL)), base.size);
 }
