@@ -35,7 +35,7 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
     done += n;
     ctx.progress(done, Math.max(total, done));
   };
-  await verify(store, job, sidecar, tick);
+  await verify(store, job, sidecar, tick, ctx.signal);
   const object = await store.get(job.bucket, job.key, { signal: ctx.signal });
   const cursor = new ArchiveCursor(readArchive(object), tick);
   const restored: string[] = [];
@@ -48,13 +48,19 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
   return { apps: restored };
 }
 
-async function verify(store: ObjectStore, job: RecoverJob, sidecar: Sidecar, tick: (n: number) => void) {
+async function verify(
+  store: ObjectStore,
+  job: RecoverJob,
+  sidecar: Sidecar,
+  tick: (n: number) => void,
+  signal: AbortSignal,
+) {
   const expected = sidecar.manifest.apps.flatMap((a) => [
     ...a.apks.map((k) => `${a.package}/apk/${k.name}`),
     ...a.parts.map((p) => `${a.package}/${p}`),
   ]);
   const groups: string[] = [];
-  for await (const ev of readArchive(await store.get(job.bucket, job.key))) {
+  for await (const ev of readArchive(await store.get(job.bucket, job.key, { signal }))) {
     if (ev.kind === 'manifest' && JSON.stringify(ev.manifest) !== JSON.stringify(sidecar.manifest)) {
       throw ERRORS.corruptBackup('the archive manifest differs from its sidecar');
     }
