@@ -71,7 +71,16 @@ export async function requestBackup(deps: ServiceDeps, account: string, req: Bac
       const param: BackupTaskParam = { backupFileId: it.backupFileId, packages };
       return { id: it.taskId, instanceId: it.instance.id, instanceName: it.instance.name, param };
     });
-    return tx.tasks.createBatch(account, { type: 'BackupApp', invokeId, param: req, children });
+    // the batch's Param, as DescribeTasks shows it, in the API's own names
+    const param = {
+      AndroidInstanceIdList: req.instanceIds,
+      SourceAppList: packages,
+      BackupFilePath: req.path,
+      UploadEndpoint: endpoint,
+      BackupFileName: req.name,
+      Description: req.description,
+    };
+    return tx.tasks.createBatch(account, { type: 'BackupApp', invokeId, param, children });
   });
   deps.notifyTasks();
   const data: BackupItem[] = items.map((it) => ({

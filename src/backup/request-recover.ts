@@ -35,7 +35,7 @@ export async function requestRecover(deps: ServiceDeps, account: string, req: Re
   const { batch, children } = await deps.db.tasks.createBatch(account, {
     type: 'RecoverApp',
     invokeId,
-    param: req,
+    param: { BackupFileId: file.id, AndroidInstanceIdList: req.instanceIds, UploadType: 'OSS' },
     resourceId: file.id,
     children: targets.map((t) => ({ instanceId: t.id, instanceName: t.name, param })),
   });
