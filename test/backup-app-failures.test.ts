@@ -202,6 +202,7 @@ describe('BackupApp tasks that fail leave nothing that looks complete', () => {
     await phone.close();
     const child = await waitTask(call, String(taskId));
     expect(child).toMatchObject({ TaskStatus: 'Failed', ErrorCode: 'InstanceUnreachable' });
+    expect(String(child.ErrorMsg)).toContain(`${stack.ids[1]} (${phone.address})`);
     const [file] = (await call('DescribeBackupFiles', { AndroidInstanceId: stack.ids[1] })).Data as Row[];
     expect(file?.Status).toBe('BACKUP_FAILED');
     const [model] = (await call('DescribeAndroidInstances', { AndroidInstanceIds: [stack.ids[1]] }))

@@ -4,7 +4,7 @@ import type { TaskContext } from '../tasks/task-queue.ts';
 import { backupApps } from './backup-apps.ts';
 import { instanceFacts } from './instance-facts.ts';
 import { sidecarKey } from './sidecar.ts';
-import type { BackupTaskParam, TaskDeps } from './task-deps.ts';
+import { type BackupTaskParam, type TaskDeps, withDevice } from './task-deps.ts';
 
 // A BackupApp instance task: the instance is BACKUPING while it runs and the backup file
 // becomes AVAILABLE before the task reports Finished, so a client that saw the task finish
@@ -22,8 +22,7 @@ export async function runBackupTask(deps: TaskDeps, task: Task, ctx: TaskContext
   // a run that a dead worker left behind may have stored part of this backup: start clean
   await store.delete(file.bucket, sidecarKey(file.objectKey));
   await store.delete(file.bucket, file.objectKey);
-  const device = await deps.connect(instance.adbAddress, { signal: ctx.signal });
-  try {
+  return withDevice(deps, instance, ctx.signal, async (device) => {
     const facts = instanceFacts(instance, await device.properties());
     const job = {
       backupFileId: file.id,
@@ -41,7 +40,5 @@ export async function runBackupTask(deps: TaskDeps, task: Task, ctx: TaskContext
     });
     await deps.db.instances.setStatus(instance.id, 'RUNNING', { rate: 100 });
     return { objectKey: file.objectKey, size: result.size, sha256: result.sha256, sourceBytes: result.sourceBytes };
-  } finally {
-    await device.close().catch(() => {});
-  }
+  });
 }

@@ -3,7 +3,7 @@ import { ERRORS } from '../errors.ts';
 import type { TaskContext } from '../tasks/task-queue.ts';
 import { instanceFacts } from './instance-facts.ts';
 import { recoverApps } from './recover-apps.ts';
-import type { RecoverTaskParam, TaskDeps } from './task-deps.ts';
+import { type RecoverTaskParam, type TaskDeps, withDevice } from './task-deps.ts';
 
 // A RecoverApp instance task: the target is RECOVERING and the backup file RECOVERING while
 // it runs; both return to RUNNING / AVAILABLE before the task reports Finished.
@@ -20,15 +20,12 @@ export async function runRecoverTask(deps: TaskDeps, task: Task, ctx: TaskContex
   );
   if (!file) throw ERRORS.backupFileNotFound(param.backupFileId);
   await deps.db.instances.setStatus(target.id, 'RECOVERING', { rate: 0 });
-  const device = await deps.connect(target.adbAddress, { signal: ctx.signal });
-  try {
+  return withDevice(deps, target, ctx.signal, async (device) => {
     const facts = instanceFacts(target, await device.properties());
     const job = { bucket: file.bucket, key: file.objectKey, target: facts };
     const result = await recoverApps(job, device, deps.storeFor(file.endpoint), ctx);
     await deps.db.backupFiles.update(task.account, file.id, { status: 'AVAILABLE' });
     await deps.db.instances.setStatus(target.id, 'RUNNING', { rate: 100 });
     return result;
-  } finally {
-    await device.close().catch(() => {});
-  }
+  });
 }
