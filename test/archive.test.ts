@@ -168,6 +168,14 @@ describe('untrusted entries', () => {
       ],
       'through a symlink',
     ],
+    [
+      'a symlink that climbs out through another symlink',
+      [
+        { path: `${ce}/y`, type: 'symlink' as const, link: 'x/..' },
+        { path: `${ce}/x`, type: 'symlink' as const, link: '.' },
+      ],
+      'through another symlink',
+    ],
     ['another package', [{ path: `apps/com.evil.app/ce/x`, body: 'x' }], 'not in the manifest'],
     ['a part missing from the manifest', [{ path: `apps/${PKG}/obb/x`, body: 'x' }], 'not in the manifest'],
   ])('refuses %s', async (_name, entries, why) => {

@@ -100,6 +100,7 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
   if (!manifest || !guard) throw ERRORS.corruptBackup('the archive is empty');
   if (!sums) throw ERRORS.corruptBackup(`${SUMS_NAME} is missing: the archive is incomplete`);
   if (sums.toString('utf8') !== computed) throw ERRORS.corruptBackup(`file contents do not match ${SUMS_NAME}`);
+  guard.checkLinkChains();
   const missing = guard.missing();
   if (missing.length) throw ERRORS.corruptBackup(`entries listed in the manifest are missing: ${missing.join(', ')}`);
 }

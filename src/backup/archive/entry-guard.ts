@@ -18,6 +18,8 @@ export interface AppEntry {
 export class EntryGuard {
   private readonly seen = new Set<string>();
   private readonly links = new Set<string>();
+  /** relative symlinks, checked again once every link of the archive is known */
+  private readonly relativeLinks: { path: string; pkg: string; part: string; rel: string; target: string }[] = [];
   private readonly files = new Set<string>();
   private readonly apps: Map<string, Manifest['apps'][number]>;
 
@@ -51,7 +53,10 @@ export class EntryGuard {
         throw fail('would be written through a symlink');
     }
     if (part === 'apk') this.checkApk(h, app.apks, rel, fail);
-    if (h.type === 'symlink') this.checkSymlink(h.linkpath, pkg, rel, fail);
+    if (h.type === 'symlink') {
+      this.checkSymlink(h.linkpath, pkg, rel, fail);
+      if (!h.linkpath.startsWith('/')) this.relativeLinks.push({ path: h.path, pkg, part, rel, target: h.linkpath });
+    }
     if (h.type === 'hardlink') {
       const target = h.linkpath.split('/').slice(3).join('/');
       if (!h.linkpath.startsWith(`apps/${pkg}/${part}/`) || !this.files.has(`${pkg}/${part}/${target}`)) {
@@ -71,6 +76,30 @@ export class EntryGuard {
         .map((a) => `${app.package}/apk/${a.name}`),
       ...app.parts.filter((p) => !this.seen.has(`${app.package}/${p}/`)).map((p) => `${app.package}/${p}`),
     ]);
+  }
+
+  /**
+   * A relative link can stay inside its folder on paper and still leave it through another link:
+   * with `x -> .`, `y -> x/..` names the folder's parent. Refuses any link whose target climbs
+   * (`..`) out of a component that is itself a link; run after the last entry, as links may come
+   * in any order.
+   */
+  checkLinkChains(): void {
+    for (const l of this.relativeLinks) {
+      const stack: string[] = [];
+      const segs = [...posix.dirname(l.rel || '.').split('/'), ...l.target.split('/')];
+      for (const seg of segs) {
+        if (seg === '' || seg === '.') continue;
+        if (seg !== '..') {
+          stack.push(seg);
+          continue;
+        }
+        if (stack.length === 0 || this.links.has(`${l.pkg}/${l.part}/${stack.join('/')}`)) {
+          throw ERRORS.unsafeArchiveEntry(l.path, `symlink to ${l.target} leaves its folder through another symlink`);
+        }
+        stack.pop();
+      }
+    }
   }
 
   private checkApk(h: TarHeader, apks: { name: string }[], rel: string, fail: (w: string) => Error) {
