@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
 import { ERRORS, ServiceError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { ArchiveWriter } from './archive/archive-writer.ts';
+import { digestTap } from './archive/digest-tap.ts';
 import { zstdCompress } from './archive/zstd.ts';
 
 // Streams an archive through zstd into the object store without a temporary copy. The stored
@@ -19,15 +18,8 @@ export async function storeArchive(
   build: (w: ArchiveWriter) => Promise<void>,
 ): Promise<{ size: number; sha256: string }> {
   const z = zstdCompress();
-  const hash = createHash('sha256');
-  let size = 0;
-  const body = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const tap = digestTap();
+  const body = tap.stream;
   z.output.pipe(body, { end: false });
   const failed = new AbortController();
   const signal = AbortSignal.any([outer, failed.signal]);
@@ -46,7 +38,7 @@ export async function storeArchive(
     await abortable(z.done, signal);
     body.end();
     await put;
-    return { size, sha256: hash.digest('hex') };
+    return tap.digest();
   } catch (err) {
     z.kill();
     body.destroy(err instanceof Error ? err : new Error(String(err)));

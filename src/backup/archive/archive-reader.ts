@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ERRORS, ServiceError } from '../../errors.ts';
+import { digestTap } from './digest-tap.ts';
 import { type AppEntry, EntryGuard } from './entry-guard.ts';
 import { MANIFEST_NAME, type Manifest, manifestSchema, SUMS_NAME, sumsLine } from './manifest.ts';
 import type { TarEvent } from './tar-reader.ts';
@@ -24,17 +25,9 @@ const MAX_SUMS = 256 * 1024 * 1024;
 
 export async function* readArchive(object: Readable): AsyncGenerator<ArchiveEvent> {
   const z = zstdDecompress();
-  const objectHash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      objectHash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const tap = digestTap();
   let feedError: unknown;
-  const feeding = pipeline(object, tap, z.input).catch((err) => {
+  const feeding = pipeline(object, tap.stream, z.input).catch((err) => {
     feedError = err;
   });
   let finished = false;
@@ -44,7 +37,7 @@ export async function* readArchive(object: Readable): AsyncGenerator<ArchiveEven
     if (feedError) throw feedError;
     await z.done;
     finished = true;
-    yield { kind: 'done', sha256: objectHash.digest('hex'), size };
+    yield { kind: 'done', ...tap.digest() };
   } catch (err) {
     if (feedError && !(err instanceof ServiceError)) throw feedError;
     if (err instanceof ServiceError) throw err;
