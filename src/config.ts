@@ -7,6 +7,8 @@ import { isEndpointName } from './storage/object-key.ts';
 // winning: defaults < config file (--config / CONFIG_FILE, JSON) < environment < command-line flags.
 
 const fromDigits = (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v);
+const fromWord = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v);
+const bool = () => z.preprocess(fromWord, z.boolean());
 const int = (min: number, max: number) => z.preprocess(fromDigits, z.number().int().min(min).max(max));
 
 const fsDriver = z.strictObject({ driver: z.literal('fs') });
@@ -53,6 +55,15 @@ const schema = z
         connectTimeoutMs: int(100, 600_000).default(10_000),
       })
       .prefault({}),
+    backup: z
+      .strictObject({
+        /**
+         * fail an app's backup when the package manager refuses to suspend it (default launcher,
+         * dialer, SMS app, device admin) instead of copying it unsuspended with a warning
+         */
+        requireSuspension: bool().default(false),
+      })
+      .prefault({}),
     storage: z
       .strictObject({
         default: driver.nullable().default({ driver: 'fs' }),
@@ -91,6 +102,7 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['WORKER_LEASE_MS', ['worker', 'leaseMs']],
   ['ADB_KEY_DIR', ['adb', 'keyDir']],
   ['ADB_CONNECT_TIMEOUT_MS', ['adb', 'connectTimeoutMs']],
+  ['BACKUP_REQUIRE_SUSPENSION', ['backup', 'requireSuspension']],
 ];
 // Commander's camel-cased option names. `--no-worker` yields worker=true when absent, so only false counts.
 const FLAGS: ReadonlyArray<[string, string, Path]> = [

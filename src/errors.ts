@@ -77,6 +77,18 @@ export const ERRORS = {
     make('InstanceUnreachable', 503, `Instance ${instanceId} cannot be reached over ADB: ${why}`),
   deviceCommandFailed: (instanceId: string, why: string) =>
     make('DeviceOperationFailed', 500, `An operation on instance ${instanceId} failed: ${why}`),
+  userStorageLocked: (instanceId: string) =>
+    make(
+      'UserStorageLocked',
+      409,
+      `The credential-encrypted storage of user 0 on instance ${instanceId} is locked: the phone has not been unlocked since it started, so app data cannot be read or written. Unlock it and retry.`,
+    ),
+  suspendRefused: (pkg: string, instanceId: string) =>
+    make(
+      'AppSuspendRefused',
+      409,
+      `The package manager on instance ${instanceId} refused to suspend ${pkg} (a default launcher, dialer or SMS app, or a device admin), and the service is set to require a suspended copy (backup.requireSuspension).`,
+    ),
   storageFailed: (why: string) => make('StorageOperationFailed', 500, `The object store failed: ${why}`),
   taskInterrupted: (attempts: number) =>
     make(

@@ -31,7 +31,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     leaseMs: config.worker.leaseMs,
     onError: (err, context) => logger.error({ err, context }, 'task runner fault'),
   });
-  const taskDeps: TaskDeps = { db, connect, storeFor };
+  const taskDeps: TaskDeps = { db, connect, storeFor, backup: config.backup };
   if (roles.worker) {
     runner.onSettled(async (task) => {
       logger.info({ TaskId: task.id, status: task.status, errorCode: task.errorCode }, 'task settled');

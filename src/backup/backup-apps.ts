@@ -1,5 +1,6 @@
+import { DATA_PARTS, type DataPart } from '../android/layout.ts';
 import { signerDigestFromTail } from '../apk/signing-block.ts';
-import type { DataPart, Device, PackageInfo } from '../devices/device.ts';
+import type { Device, PackageInfo } from '../devices/device.ts';
 import { ERRORS } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ArchiveWriter } from './archive/archive-writer.ts';
@@ -9,7 +10,9 @@ import { storeArchive } from './store-archive.ts';
 
 // One instance's BackupApp work: read every app's APKs and data parts from the device into
 // one version 1 archive streamed straight into the object store, then write the sidecar.
-// Apps are force-stopped and suspended while they are copied, and always resumed.
+// Apps are force-stopped and suspended while they are copied and resumed afterwards, but a
+// suspension the service did not make is never lifted (Android 10 keeps a single suspender, so
+// our unsuspend would lift another party's), and a refused one is reported, not ignored.
 
 export interface BackupJob {
   backupFileId: string;
@@ -17,6 +20,8 @@ export interface BackupJob {
   packages: string[];
   bucket: string;
   key: string;
+  /** fail instead of warning when the package manager refuses to suspend an app */
+  requireSuspension?: boolean;
 }
 
 export interface TaskContext {
@@ -30,9 +35,10 @@ export interface BackupResult {
   manifest: Manifest;
   /** bytes of app data read from the device */
   sourceBytes: number;
+  /** what makes this copy less than the operator asked for, e.g. an app copied unsuspended */
+  warnings: string[];
 }
 
-const DATA_PARTS: DataPart[] = ['ce', 'de', 'external', 'obb'];
 // the `lib` link points into the APK's install folder; the installer recreates it
 const skipLib = (rel: string) => rel === 'lib' || rel.startsWith('lib/');
 
@@ -52,10 +58,12 @@ export async function backupApps(
   let total = 0;
   for (const info of infos) {
     const parts: DataPart[] = [];
+    const skipped: AppManifest['skipped'] = [];
     for (const part of DATA_PARTS) {
       if (!(await device.exists(info.dataDirs[part]))) continue;
       parts.push(part);
       total += await device.usage(info.dataDirs[part]);
+      for (const path of await device.sockets(info.dataDirs[part])) skipped.push({ part, path, type: 'socket' });
     }
     total += info.apks.reduce((n, a) => n + a.size, 0);
     apps.push({
@@ -64,9 +72,16 @@ export async function backupApps(
       versionName: info.versionName,
       signerDigest: await signerOf(device, info, ctx.signal),
       sourceUid: info.uid,
-      permissions: [...info.grantedPermissions].sort(),
+      permissions: info.runtimePermissions
+        .filter((p) => p.granted)
+        .map((p) => p.name)
+        .sort(),
       apks: info.apks.map((a) => ({ name: a.name, size: a.size })),
       parts,
+      installer: info.installer,
+      system: info.system,
+      sharedUser: info.sharedUser,
+      skipped,
     });
   }
   const manifest: Manifest = {
@@ -83,9 +98,12 @@ export async function backupApps(
     done += n;
     ctx.progress(done, Math.max(total, done));
   };
+  const warnings: string[] = [];
   const stored = await storeArchive(store, job.bucket, job.key, ctx.signal, onBytes, async (w: ArchiveWriter) => {
     await w.writeManifest(manifest);
-    for (const [i, info] of infos.entries()) await copyApp(device, w, info, apps[i] as AppManifest, ctx.signal);
+    for (const [i, info] of infos.entries()) {
+      await copyApp(device, w, info, apps[i] as AppManifest, { ...job, signal: ctx.signal, warnings });
+    }
   });
   ctx.progress(done, done); // the total was du's estimate; what was read is the truth
   try {
@@ -94,13 +112,28 @@ export async function backupApps(
     await store.delete(job.bucket, job.key).catch(() => {});
     throw err;
   }
-  return { ...stored, manifest, sourceBytes: done };
+  return { ...stored, manifest, sourceBytes: done, warnings };
 }
 
-async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app: AppManifest, signal: AbortSignal) {
+interface CopyOptions {
+  instance: InstanceFacts;
+  requireSuspension?: boolean;
+  signal: AbortSignal;
+  warnings: string[];
+}
+
+async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app: AppManifest, opts: CopyOptions) {
   const mtime = Math.floor(Date.now() / 1000);
+  const { signal } = opts;
   await device.forceStop(info.name);
-  await device.suspend(info.name);
+  // already suspended (by another party, or by an operator): copy it as it is and leave it so
+  const ours = !info.suspended && (await device.suspend(info.name));
+  if (!info.suspended && !ours) {
+    if (opts.requireSuspension) throw ERRORS.suspendRefused(info.name, opts.instance.id);
+    opts.warnings.push(
+      `${info.name}: the package manager refused to suspend it (a default launcher, dialer or SMS app, or a device admin); it was force-stopped and copied while not suspended`,
+    );
+  }
   let copied = false;
   try {
     for (const apk of info.apks) {
@@ -113,10 +146,12 @@ async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app:
     }
     copied = true;
   } finally {
-    // resume the app whatever happened; a failure to resume only surfaces if the copy itself succeeded
-    await device.unsuspend(info.name).catch((err) => {
-      if (copied) throw err;
-    });
+    // resume what we suspended whatever happened; a failure to resume only surfaces if the copy succeeded
+    if (ours) {
+      await device.unsuspend(info.name).catch((err) => {
+        if (copied) throw err;
+      });
+    }
   }
 }
 

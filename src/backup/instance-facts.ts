@@ -1,9 +1,16 @@
 import type { Instance } from '../db/instances-repo.ts';
-import type { DeviceProperties } from '../devices/device.ts';
+import type { Device } from '../devices/device.ts';
+import { ERRORS } from '../errors.ts';
 import type { InstanceFacts } from './archive/manifest.ts';
 
-/** What a backup records about its instance: the registered image facts plus what the device reports now. */
-export function instanceFacts(instance: Instance, props: DeviceProperties): InstanceFacts {
+/**
+ * What a backup records about its instance: the registered image facts plus what the device
+ * reports now. Refuses a phone whose user 0 has not unlocked since boot: its CE storage then holds
+ * encrypted names and unreadable files, so a backup would be garbage and a restore would fail.
+ */
+export async function readInstanceFacts(instance: Instance, device: Device): Promise<InstanceFacts> {
+  const props = await device.properties();
+  if (!props.ceAvailable) throw ERRORS.userStorageLocked(instance.id);
   return {
     id: instance.id,
     name: instance.name,

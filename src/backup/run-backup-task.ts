@@ -2,7 +2,7 @@ import type { Task } from '../db/tasks-repo.ts';
 import { ERRORS } from '../errors.ts';
 import type { TaskContext } from '../tasks/task-queue.ts';
 import { backupApps } from './backup-apps.ts';
-import { instanceFacts } from './instance-facts.ts';
+import { readInstanceFacts } from './instance-facts.ts';
 import { sidecarKey } from './sidecar.ts';
 import { type BackupTaskParam, type TaskDeps, withDevice } from './task-deps.ts';
 
@@ -23,13 +23,14 @@ export async function runBackupTask(deps: TaskDeps, task: Task, ctx: TaskContext
   await store.delete(file.bucket, sidecarKey(file.objectKey));
   await store.delete(file.bucket, file.objectKey);
   return withDevice(deps, instance, ctx.signal, async (device) => {
-    const facts = instanceFacts(instance, await device.properties());
+    const facts = await readInstanceFacts(instance, device);
     const job = {
       backupFileId: file.id,
       instance: facts,
       packages: param.packages,
       bucket: file.bucket,
       key: file.objectKey,
+      requireSuspension: deps.backup.requireSuspension,
     };
     const result = await backupApps(job, device, store, ctx);
     await deps.db.backupFiles.update(task.account, file.id, {
@@ -39,6 +40,7 @@ export async function runBackupTask(deps: TaskDeps, task: Task, ctx: TaskContext
       manifest: JSON.stringify(result.manifest),
     });
     await deps.db.instances.setStatus(instance.id, 'RUNNING', { rate: 100 });
-    return { objectKey: file.objectKey, size: result.size, sha256: result.sha256, sourceBytes: result.sourceBytes };
+    const { size, sha256, sourceBytes, warnings } = result;
+    return { objectKey: file.objectKey, size, sha256, sourceBytes, warnings };
   });
 }

@@ -1,7 +1,7 @@
 import type { Task } from '../db/tasks-repo.ts';
 import { ERRORS } from '../errors.ts';
 import type { TaskContext } from '../tasks/task-queue.ts';
-import { instanceFacts } from './instance-facts.ts';
+import { readInstanceFacts } from './instance-facts.ts';
 import { recoverApps } from './recover-apps.ts';
 import { type RecoverTaskParam, type TaskDeps, withDevice } from './task-deps.ts';
 
@@ -21,7 +21,7 @@ export async function runRecoverTask(deps: TaskDeps, task: Task, ctx: TaskContex
   if (!file) throw ERRORS.backupFileNotFound(param.backupFileId);
   await deps.db.instances.setStatus(target.id, 'RECOVERING', { rate: 0 });
   return withDevice(deps, target, ctx.signal, async (device) => {
-    const facts = instanceFacts(target, await device.properties());
+    const facts = await readInstanceFacts(target, device);
     const job = { bucket: file.bucket, key: file.objectKey, target: facts };
     const result = await recoverApps(job, device, deps.storeFor(file.endpoint), ctx);
     await deps.db.backupFiles.update(task.account, file.id, { status: 'AVAILABLE' });

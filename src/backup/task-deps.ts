@@ -9,6 +9,7 @@ export interface TaskDeps {
   db: Db;
   connect: DeviceConnector;
   storeFor: (endpoint: string) => ObjectStore;
+  backup: { requireSuspension: boolean };
 }
 
 /** The param of a BackupApp instance task, as stored in the task row. */

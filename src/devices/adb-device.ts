@@ -1,15 +1,20 @@
 import type { Readable } from 'node:stream';
+import { BACKUP_USER } from '../android/layout.ts';
 import { ERRORS } from '../errors.ts';
 import type { AdbConnection } from './adb/adb-connection.ts';
 import { commandFailed, runShell, type ShellOptions, spawnShell } from './adb/shell.ts';
 import { pullFile, SyncSession } from './adb/sync.ts';
-import type { ApkFile, DataDirs, Device, DeviceProperties, FileOwner, PackageInfo, StreamOptions } from './device.ts';
-import { parseDumpsysPackage } from './dumpsys-package.ts';
+import type { Device, DeviceApk, DeviceProperties, FileOwner, PackageInfo, StreamOptions } from './device.ts';
 import { installApks } from './install-apks.ts';
+import { lines, readPackageInfo } from './package-info.ts';
 import { devicePath, numericId, packageName, permissionName, quote, selinuxContext } from './shell-args.ts';
+import { isSocketOnlyFailure } from './tar-stderr.ts';
 
 // The Device port over a direct ADB connection: shell v2 for commands (exit codes checked, stderr
-// in every error), sync for stat and file reads. Every argument is validated before any I/O.
+// in every error), sync for stat and file reads. Every argument is validated before any I/O, and
+// every per-user command names user 0 explicitly: without --user, pm acts on every user.
+
+const USER = `--user ${BACKUP_USER}`;
 
 export class AdbDevice implements Device {
   constructor(private readonly conn: AdbConnection) {}
@@ -23,38 +28,45 @@ export class AdbDevice implements Device {
       sdk,
       abi: props['ro.product.cpu.abi'] ?? '',
       fingerprint: props['ro.build.fingerprint'] ?? '',
+      // vold: FsCrypt.cpp fscrypt_unlock_user_key → "sys.user.<id>.ce_available" = "true"
+      ceAvailable: props[`sys.user.${BACKUP_USER}.ce_available`] === 'true',
     };
   }
 
   async listPackages(): Promise<string[]> {
-    const { stdout } = await this.run('pm list packages');
-    return linesWith(stdout, 'package:').sort();
+    const { stdout } = await this.run(`pm list packages ${USER}`);
+    return lines(stdout, 'package:').sort();
   }
 
-  async packageInfo(pkg: string): Promise<PackageInfo | null> {
-    packageName(pkg);
-    const path = await this.run(`pm path ${quote(pkg)}`, { allowFailure: true });
-    const paths = linesWith(path.stdout, 'package:').map(devicePath);
-    if (paths.length === 0) {
-      // `pm path` of an unknown package prints nothing and exits 1; anything else is a real failure
-      if (path.exitCode <= 1 && !path.stderr) return null;
-      throw commandFailed(this.conn, `pm path ${pkg}`, path);
-    }
-    const dump = parseDumpsysPackage((await this.run(`dumpsys package ${quote(pkg)}`)).stdout, pkg);
-    if (!dump) throw this.failed(`dumpsys package ${pkg} shows no uid or versionCode for it`);
-    return { name: pkg, ...dump, apks: await this.apkFiles(paths), dataDirs: dataDirsOf(pkg) };
+  packageInfo(pkg: string): Promise<PackageInfo | null> {
+    return readPackageInfo(packageName(pkg), {
+      run: (command) => this.run(command, { allowFailure: true }),
+      stat: (path) => this.withSync((sync) => sync.stat(path)),
+      failed: (why) => this.failed(why),
+      commandFailed: (command, result) => commandFailed(this.conn, command, result),
+    });
+  }
+
+  async isInstalled(pkg: string): Promise<boolean> {
+    const { stdout } = await this.run(`pm list packages ${USER} ${quote(packageName(pkg))}`);
+    return lines(stdout, 'package:').includes(pkg);
   }
 
   async forceStop(pkg: string): Promise<void> {
-    await this.run(`am force-stop --user 0 ${quote(packageName(pkg))}`);
+    await this.run(`am force-stop ${USER} ${quote(packageName(pkg))}`);
   }
 
-  async suspend(pkg: string): Promise<void> {
-    await this.run(`pm suspend --user 0 ${quote(packageName(pkg))}`);
+  async suspend(pkg: string): Promise<boolean> {
+    // PackageManagerShellCommand.runSuspend exits 0 even when the package manager refuses the
+    // package (default launcher, dialer, SMS app, device admin …); only the printed state tells
+    const { stdout } = await this.run(`pm suspend ${USER} ${quote(packageName(pkg))}`);
+    const m = /new suspended state: (true|false)/.exec(stdout);
+    if (!m) throw this.failed(`pm suspend ${pkg} printed ${JSON.stringify(stdout.trim().slice(0, 200))}`);
+    return m[1] === 'true';
   }
 
   async unsuspend(pkg: string): Promise<void> {
-    await this.run(`pm unsuspend --user 0 ${quote(packageName(pkg))}`);
+    await this.run(`pm unsuspend ${USER} ${quote(packageName(pkg))}`);
   }
 
   async exists(path: string): Promise<boolean> {
@@ -64,7 +76,7 @@ export class AdbDevice implements Device {
 
   async usage(dir: string): Promise<number> {
     const d = quote(devicePath(dir));
-    // apparent bytes (-b) match what tar will carry; old toolboxes only have -k
+    // apparent bytes (-b) match what tar will carry; Android 10's toybox 0.8.0 only has -k
     const { stdout } = await this.run(`[ -e ${d} ] || exit 0; du -sb ${d} 2>/dev/null || { echo k; du -sk ${d}; }`);
     if (stdout.trim() === '') return 0;
     const kib = stdout.startsWith('k\n');
@@ -79,7 +91,7 @@ export class AdbDevice implements Device {
     const [ids = '', label = ''] = stdout.split('\n');
     const m = /^(\d+) (\d+)$/.exec(ids.trim());
     if (!m) throw this.failed(`stat ${path} printed ${JSON.stringify(ids)}`);
-    // toybox prints "?" for the context when SELinux is off
+    // toybox ls -dZ prints "<context> <name>" (toys/posix/ls.c), and "?" when SELinux is off
     const context = label.trim().split(/\s+/)[0] ?? '';
     return { uid: Number(m[1]), gid: Number(m[2]), context: context === '?' ? '' : context };
   }
@@ -88,9 +100,19 @@ export class AdbDevice implements Device {
     return pullFile(this.conn, devicePath(path), opts.signal);
   }
 
+  async sockets(dir: string): Promise<string[]> {
+    const d = devicePath(dir);
+    const { stdout } = await this.run(`cd ${quote(d)} && find . -type s -print0`);
+    return stdout
+      .split('\0')
+      .filter(Boolean)
+      .map((p) => p.replace(/^\.\//, ''));
+  }
+
   tarOut(dir: string, opts: StreamOptions = {}): Readable {
     const command = `tar -cf - -C ${quote(devicePath(dir))} .`;
-    return spawnShell(this.conn, command, { signal: opts.signal, failOnNonZero: true }).stdout;
+    return spawnShell(this.conn, command, { signal: opts.signal, failOnNonZero: true, acceptExit: isSocketOnlyFailure })
+      .stdout;
   }
 
   async tarIn(dir: string, tar: Readable, opts: StreamOptions = {}): Promise<void> {
@@ -98,12 +120,28 @@ export class AdbDevice implements Device {
     await this.run(`mkdir -p ${d} && tar -xf - -C ${d}`, { stdin: tar, signal: opts.signal });
   }
 
-  install(apks: { name: string; size: number; open: () => Readable }[], opts: StreamOptions = {}): Promise<void> {
-    return installApks(this.conn, apks, opts.signal);
+  async countEntries(dir: string): Promise<number> {
+    const { stdout } = await this.run(`find ${quote(devicePath(dir))} | wc -l`);
+    const n = Number(stdout.trim());
+    if (!Number.isSafeInteger(n)) throw this.failed(`find ${dir} | wc -l printed ${JSON.stringify(stdout)}`);
+    return n;
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const [f, t] = [quote(devicePath(from)), quote(devicePath(to))];
+    await this.run(`if [ -e ${t} ] || [ -L ${t} ]; then echo "${to} exists" >&2; exit 1; fi; mv ${f} ${t}`);
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.run(`rm -rf ${quote(devicePath(path))}`);
+  }
+
+  install(apks: DeviceApk[], opts: StreamOptions & { installer?: string } = {}): Promise<void> {
+    return installApks(this.conn, apks, opts);
   }
 
   async uninstall(pkg: string): Promise<void> {
-    const { stdout } = await this.run(`pm uninstall ${quote(packageName(pkg))}`);
+    const { stdout } = await this.run(`pm uninstall ${USER} ${quote(packageName(pkg))}`);
     if (!/^Success/m.test(stdout)) throw this.failed(`pm uninstall ${pkg}: ${stdout.trim() || 'no output'}`);
   }
 
@@ -114,16 +152,13 @@ export class AdbDevice implements Device {
 
   async relabel(dir: string, context?: string): Promise<void> {
     const d = quote(devicePath(dir));
-    await this.run(context === undefined ? `restorecon -R ${d}` : `chcon -hR ${quote(selinuxContext(context))} ${d}`);
+    // restorecon needs -D for app data: without it libselinux labels /data/data/*, /data/user/*
+    // and /data/user_de/* only at the top (SELINUX_ANDROID_RESTORECON_DATADATA; toybox restorecon.c)
+    await this.run(context === undefined ? `restorecon -RFD ${d}` : `chcon -hR ${quote(selinuxContext(context))} ${d}`);
   }
 
   async grantPermission(pkg: string, permission: string): Promise<void> {
-    await this.run(`pm grant --user 0 ${quote(packageName(pkg))} ${quote(permissionName(permission))}`);
-  }
-
-  async clearDir(dir: string): Promise<void> {
-    const d = quote(devicePath(dir));
-    await this.run(`[ -d ${d} ] || exit 0; find ${d} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`);
+    await this.run(`pm grant ${USER} ${quote(packageName(pkg))} ${quote(permissionName(permission))}`);
   }
 
   close(): Promise<void> {
@@ -134,18 +169,6 @@ export class AdbDevice implements Device {
     const result = await runShell(this.conn, command, opts);
     if (result.exitCode !== 0 && !opts.allowFailure) throw commandFailed(this.conn, command, result);
     return result;
-  }
-
-  private async apkFiles(paths: string[]): Promise<ApkFile[]> {
-    return this.withSync(async (sync) => {
-      const apks: ApkFile[] = [];
-      for (const path of paths) {
-        const st = await sync.stat(path);
-        if (!st) throw this.failed(`pm path lists ${path}, which does not exist`);
-        apks.push({ path, name: path.slice(path.lastIndexOf('/') + 1), size: st.size });
-      }
-      return apks;
-    });
   }
 
   private async withSync<T>(use: (sync: SyncSession) => Promise<T>): Promise<T> {
@@ -162,26 +185,9 @@ export class AdbDevice implements Device {
   }
 }
 
-export function dataDirsOf(pkg: string): DataDirs {
-  return {
-    ce: `/data/user/0/${pkg}`,
-    de: `/data/user_de/0/${pkg}`,
-    external: `/data/media/0/Android/data/${pkg}`,
-    obb: `/data/media/0/Android/obb/${pkg}`,
-  };
-}
-
 /** `[ro.build.version.sdk]: [33]` lines */
 export function parseGetprop(text: string): Record<string, string> {
   const props: Record<string, string> = {};
   for (const m of text.matchAll(/^\[([^\]]+)\]: \[(.*)\]$/gm)) props[m[1] as string] = m[2] as string;
   return props;
-}
-
-function linesWith(text: string, prefix: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith(prefix))
-    .map((l) => l.slice(prefix.length));
 }

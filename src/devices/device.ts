@@ -1,4 +1,9 @@
 import type { Readable } from 'node:stream';
+import type { DataPart } from '../android/layout.ts';
+import type { PermissionState } from './dumpsys-package.ts';
+
+export type { DataPart } from '../android/layout.ts';
+export type { PermissionState } from './dumpsys-package.ts';
 
 // The device port: everything backup and restore need from an Android instance.
 // Implementations validate and quote every value before it reaches a device shell.
@@ -12,6 +17,11 @@ export interface DeviceProperties {
   abi: string;
   /** ro.build.fingerprint */
   fingerprint: string;
+  /**
+   * user 0's credential-encrypted storage is unlocked (vold sets sys.user.0.ce_available once the
+   * user has unlocked after boot); before that CE folders hold encrypted names and unreadable files
+   */
+  ceAvailable: boolean;
 }
 
 export interface ApkFile {
@@ -22,19 +32,33 @@ export interface ApkFile {
   size: number;
 }
 
+/** a package as user 0 has it (packageInfo is null when it is not installed for user 0) */
 export interface PackageInfo {
   name: string;
+  /** user 0's uid, checked against `pm list packages -U` */
   uid: number;
   versionCode: number;
   versionName: string;
   apks: ApkFile[];
-  grantedPermissions: string[];
+  installer: string | null;
+  system: boolean;
+  sharedUser: string | null;
+  suspended: boolean;
+  /** who holds the suspension, where the release says (11+: one entry per suspending package) */
+  suspendedBy: string[];
+  runtimePermissions: PermissionState[];
   /** per-user data folders of user 0 */
   dataDirs: DataDirs;
 }
 
-export type DataPart = 'ce' | 'de' | 'external' | 'obb';
 export type DataDirs = Record<DataPart, string>;
+
+/** an APK already on the device (staged by a restore), for an install session */
+export interface DeviceApk {
+  name: string;
+  path: string;
+  size: number;
+}
 
 export interface FileOwner {
   uid: number;
@@ -53,7 +77,8 @@ export interface Device {
   /** null when the package is not installed */
   packageInfo(pkg: string): Promise<PackageInfo | null>;
   forceStop(pkg: string): Promise<void>;
-  suspend(pkg: string): Promise<void>;
+  /** `pm suspend` for user 0; resolves to the state pm reports (false: the package manager refused) */
+  suspend(pkg: string): Promise<boolean>;
   unsuspend(pkg: string): Promise<void>;
   /** true when the path exists on the device (a folder or a file) */
   exists(path: string): Promise<boolean>;
@@ -63,20 +88,32 @@ export interface Device {
   owner(path: string): Promise<FileOwner>;
   /** a file's bytes (binary-safe, back-pressured) */
   readFile(path: string, opts?: StreamOptions): Readable;
-  /** `tar -cf - -C dir .` as a stream; rejects through the stream if the folder is missing */
+  /** paths (relative to dir) of the UNIX sockets under dir, which tar cannot archive */
+  sockets(dir: string): Promise<string[]>;
+  /**
+   * `tar -cf - -C dir .` as a stream; rejects through the stream if the folder is missing or tar
+   * fails, except for the sockets it skips (toybox reports them and exits 1)
+   */
   tarOut(dir: string, opts?: StreamOptions): Readable;
   /** extracts a tar stream into dir (created if missing), keeping modes, mtimes and links */
   tarIn(dir: string, tar: Readable, opts?: StreamOptions): Promise<void>;
-  /** installs an APK set (base + splits) in one install session */
-  install(apks: { name: string; size: number; open: () => Readable }[], opts?: StreamOptions): Promise<void>;
+  /** entries in a tree, the folder itself included (`find dir | wc -l`) */
+  countEntries(dir: string): Promise<number>;
+  /** renames a file or folder; refuses when `to` exists, so a folder is never moved into another */
+  move(from: string, to: string): Promise<void>;
+  /** rm -rf */
+  remove(path: string): Promise<void>;
+  /** installs an APK set already on the device in one install session for user 0 */
+  install(apks: DeviceApk[], opts?: StreamOptions & { installer?: string }): Promise<void>;
+  /** uninstalls for user 0 only: other users keep the app and their data */
   uninstall(pkg: string): Promise<void>;
+  /** true when the package is installed for user 0 */
+  isInstalled(pkg: string): Promise<boolean>;
   /** chown -R uid:gid on every entry under dir (links themselves, not their targets) */
   chownTree(dir: string, uid: number, gid: number): Promise<void>;
-  /** recursive relabel: restorecon -R, or chcon -R -h to the given context */
+  /** recursive relabel: chcon -hR to the given context, or restorecon -RFD to the policy's */
   relabel(dir: string, context?: string): Promise<void>;
   grantPermission(pkg: string, permission: string): Promise<void>;
-  /** removes a folder's contents, leaving the folder itself */
-  clearDir(dir: string): Promise<void>;
   close(): Promise<void>;
 }
 

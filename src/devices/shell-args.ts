@@ -1,15 +1,10 @@
+import { isApkName, isPackageName, isPermissionName, SELINUX_CONTEXT } from '../android/names.ts';
 import { ERRORS } from '../errors.ts';
 
 // Every value that reaches a device shell passes through here: validated against a strict
 // shape first (so a bad value fails before any I/O), then single-quoted anyway, so the shell
 // sees it as one literal word even if a validator were ever too lax.
 
-const PACKAGE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
-const PERMISSION = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
-// base.apk, split_config.arm64_v8a.apk: a plain file name, never a path
-const APK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\.apk$/;
-// u:object_r:app_data_file:s0:c512,c768
-const SELINUX_CONTEXT = /^[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:s\d+(-s\d+)?(:c\d+([.,]c\d+)*)?$/;
 const MAX_PATH = 4096;
 
 /** The POSIX single-quote form: 'it'\''s' */
@@ -18,21 +13,21 @@ export function quote(value: string): string {
 }
 
 export function packageName(value: string): string {
-  if (typeof value !== 'string' || value.length > 255 || !PACKAGE.test(value)) {
+  if (!isPackageName(value)) {
     throw ERRORS.invalidParameter('PackageName', `${JSON.stringify(value)} is not a valid Android package name`);
   }
   return value;
 }
 
 export function permissionName(value: string): string {
-  if (typeof value !== 'string' || value.length > 255 || !PERMISSION.test(value)) {
+  if (!isPermissionName(value)) {
     throw ERRORS.invalidParameter('Permission', `${JSON.stringify(value)} is not a valid permission name`);
   }
   return value;
 }
 
 export function apkName(value: string): string {
-  if (typeof value !== 'string' || value.length > 255 || !APK_NAME.test(value)) {
+  if (!isApkName(value)) {
     throw ERRORS.invalidParameter('ApkName', `${JSON.stringify(value)} is not a plain .apk file name`);
   }
   return value;

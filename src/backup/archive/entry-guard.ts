@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { ERRORS } from '../../errors.ts';
-import { appFolders } from '../app-folders.ts';
+import { appFolders } from '../../android/layout.ts';
 import { type ArchivePart, MANIFEST_NAME, type Manifest, SUMS_NAME } from './manifest.ts';
 import type { TarHeader } from './tar-header.ts';
 

@@ -1,16 +1,17 @@
 import { z } from 'zod';
+import { DATA_PARTS } from '../../android/layout.ts';
+import { APK_NAME, MAX_NAME, PACKAGE_NAME, PERMISSION_NAME } from '../../android/names.ts';
 
 // Version 1 of the archive's manifest, `cloudphone-backup.json`, the archive's first entry.
 // Restores parse it as untrusted input, hence the schema rather than a cast.
 
 export const MANIFEST_NAME = 'cloudphone-backup.json';
 export const SUMS_NAME = 'SHA256SUMS';
-export const ARCHIVE_PARTS = ['apk', 'ce', 'de', 'external', 'obb'] as const;
+export const ARCHIVE_PARTS = ['apk', ...DATA_PARTS] as const;
 export type ArchivePart = (typeof ARCHIVE_PARTS)[number];
 
-const PACKAGE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
-const PERMISSION = /^[A-Za-z0-9_.]{1,255}$/;
-const APK_NAME = /^[A-Za-z0-9_.-]{1,200}\.apk$/;
+// the same shapes the device layer accepts, so a verified archive never fails at install
+const packageName = z.string().max(MAX_NAME).regex(PACKAGE_NAME);
 
 export const instanceFactsSchema = z.object({
   id: z.string(),
@@ -26,14 +27,24 @@ export const instanceFactsSchema = z.object({
 });
 
 export const appManifestSchema = z.object({
-  package: z.string().regex(PACKAGE),
+  package: packageName,
   versionCode: z.number().int().nonnegative(),
   versionName: z.string(),
   signerDigest: z.string().nullable(),
   sourceUid: z.number().int(),
-  permissions: z.array(z.string().regex(PERMISSION)),
-  apks: z.array(z.object({ name: z.string().regex(APK_NAME), size: z.number().int().nonnegative() })).min(1),
-  parts: z.array(z.enum(['ce', 'de', 'external', 'obb'])),
+  permissions: z.array(z.string().max(MAX_NAME).regex(PERMISSION_NAME)),
+  apks: z.array(z.object({ name: z.string().max(MAX_NAME).regex(APK_NAME), size: z.number().int().nonnegative() })).min(1),
+  parts: z.array(z.enum(DATA_PARTS)),
+  /** the package that installed it (installerPackageName), given back to the install session */
+  installer: packageName.nullable().default(null),
+  /** the app's code is on the system image (an update of it, or the factory copy) */
+  system: z.boolean().default(false),
+  /** the android:sharedUserId it shares a uid under, if any */
+  sharedUser: z.string().max(MAX_NAME).nullable().default(null),
+  /** what tar cannot carry and the backup left out: UNIX sockets, which an app recreates when it runs */
+  skipped: z
+    .array(z.object({ part: z.enum(DATA_PARTS), path: z.string().max(4096), type: z.literal('socket') }))
+    .default([]),
 });
 
 export const manifestSchema = z.object({

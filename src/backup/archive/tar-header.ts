@@ -1,6 +1,7 @@
-// POSIX tar headers, by hand: backups re-prefix every entry of a device's tar stream and
+// Tar headers, by hand: backups re-prefix every entry of a device's tar stream and
 // restores must bound what an untrusted header may make us buffer, which general-purpose
-// tar libraries do not let us control.
+// tar libraries do not let us control. We write the GNU dialect that Android's toybox
+// writes and reads (docs/archive-format.md has the why, with the toybox sources cited).
 
 export const BLOCK = 512;
 
@@ -13,7 +14,7 @@ export interface TarHeader {
   uid: number;
   gid: number;
   size: number;
-  /** seconds since the epoch */
+  /** whole seconds since the epoch: toybox writes and sets no fraction (tar.c 0.8.9:275, :454) */
   mtime: number;
   linkpath: string;
 }
@@ -39,6 +40,11 @@ const FLAG_OF: Record<EntryType, string> = {
   fifo: '6',
 };
 
+// magic + version as GNU tar and every toybox (tar.c 0.8.9:276, 0.8.0 pending:240) write them;
+// GNU L/K records and base-256 numbers belong to this dialect, and it has no ustar prefix field
+const GNU_MAGIC = 'ustar  \0';
+const POSIX_MAGIC = 'ustar\u000000';
+
 /** A raw header block: `typeflag` may also be a pax ('x', 'g') or GNU long-name ('L', 'K') record. */
 export interface RawHeader extends Omit<TarHeader, 'type'> {
   typeflag: string;
@@ -50,10 +56,12 @@ export function decodeHeader(block: Buffer): RawHeader | null {
   let sum = 8 * 0x20;
   for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) sum += block[i] as number;
   if (stored !== sum) throw new Error('tar: header checksum mismatch');
-  const ustar = block.toString('latin1', 257, 262) === 'ustar';
+  // only POSIX ustar has a prefix field; in GNU headers those bytes mean something else
+  // (archives written before we switched to GNU records use the prefix for long paths)
+  const posix = block.toString('latin1', 257, 265) === POSIX_MAGIC;
   const name = readString(block, 0, 100);
-  const prefix = ustar && block[345 + 154] === 0 ? readString(block, 345, 155) : '';
-  return {
+  const prefix = posix ? readString(block, 345, 155) : '';
+  const header = {
     path: prefix ? `${prefix}/${name}` : name,
     typeflag: String.fromCharCode(block[156] as number),
     mode: readNumber(block, 100, 8) & 0o7777,
@@ -63,34 +71,29 @@ export function decodeHeader(block: Buffer): RawHeader | null {
     mtime: readNumber(block, 136, 12),
     linkpath: readString(block, 157, 100),
   };
+  if (header.uid < 0 || header.gid < 0 || header.size < 0) throw new Error('tar: negative numeric field');
+  return header;
 }
 
 export function entryType(typeflag: string): EntryType | undefined {
   return TYPE_FLAGS[typeflag];
 }
 
-/** Encodes one entry's header blocks: a pax record first when a value does not fit ustar. */
+/**
+ * Encodes one entry's header blocks: a GNU 'K' record for a link target and an 'L' record
+ * for a path that do not fit their 100-byte fields (in that order, as toybox writes them:
+ * tar.c 0.8.9:308, :355), then the header itself. Every toybox reads these (tar.c 0.8.9:659-662;
+ * 0.8.0 pending:678-688); none reads pax `linkpath`, so we write no pax records at all.
+ */
 export function encodeHeader(h: TarHeader): Buffer {
-  const pax: Record<string, string> = {};
-  const split = splitPath(h.path);
-  if (!split) pax.path = h.path;
-  if (Buffer.byteLength(h.linkpath) > 100) pax.linkpath = h.linkpath;
-  if (h.size > 0o77777777777) pax.size = String(h.size);
-  if (h.uid > 0o7777777) pax.uid = String(h.uid);
-  if (h.gid > 0o7777777) pax.gid = String(h.gid);
-  const main = ustarBlock(h, split ?? { prefix: '', name: h.path.slice(0, 100) });
-  if (Object.keys(pax).length === 0) return main;
-  const body = Buffer.from(
-    Object.entries(pax)
-      .map(([k, v]) => paxRecord(k, v))
-      .join(''),
-  );
-  const paxHead = ustarBlock(
-    { ...h, type: 'file', size: body.length, linkpath: '', mode: 0o644 },
-    { prefix: '', name: 'PaxHeader' },
-    'x',
-  );
-  return Buffer.concat([paxHead, body, Buffer.alloc(padding(body.length)), main]);
+  if (!h.path) throw new Error('tar: an empty path reads as the end of the archive');
+  const out: Buffer[] = [];
+  const link = Buffer.from(h.linkpath);
+  const path = Buffer.from(h.path);
+  if (link.length > 100) out.push(longRecord('K', link));
+  if (path.length > 100) out.push(longRecord('L', path));
+  out.push(headerBlock({ ...h, mtime: Math.max(0, Math.floor(h.mtime)) }, FLAG_OF[h.type]));
+  return Buffer.concat(out);
 }
 
 export function padding(size: number): number {
@@ -114,45 +117,53 @@ export function parsePax(body: Buffer): Record<string, string> {
   return out;
 }
 
-function paxRecord(key: string, value: string): string {
-  const text = ` ${key}=${value}\n`;
-  const base = Buffer.byteLength(text);
-  let len = base + 1;
-  while (base + String(len).length !== len) len = base + String(len).length;
-  return `${len}${text}`;
+/** A GNU long name ('L') or long link ('K') record: the bytes and a NUL, as GNU tar and toybox store them. */
+function longRecord(typeflag: 'L' | 'K', value: Buffer): Buffer {
+  const size = value.length + 1;
+  const head = headerBlock(
+    { path: '././@LongLink', type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtime: 0, linkpath: '' },
+    typeflag,
+  );
+  return Buffer.concat([head, value, Buffer.alloc(1 + padding(size))]);
 }
 
-function splitPath(path: string): { prefix: string; name: string } | null {
-  if (Buffer.byteLength(path) <= 100) return { prefix: '', name: path };
-  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
-    const prefix = path.slice(0, i);
-    const name = path.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100 && name) return { prefix, name };
-  }
-  return null;
-}
-
-function ustarBlock(h: TarHeader, p: { prefix: string; name: string }, typeflag = FLAG_OF[h.type]): Buffer {
+function headerBlock(h: TarHeader, typeflag = FLAG_OF[h.type]): Buffer {
   const b = Buffer.alloc(BLOCK);
-  b.write(p.name, 0, 100, 'utf8');
-  writeOctal(b, h.mode & 0o7777, 100, 8);
-  writeOctal(b, Math.min(h.uid, 0o7777777), 108, 8);
-  writeOctal(b, Math.min(h.gid, 0o7777777), 116, 8);
-  writeOctal(b, h.size > 0o77777777777 ? 0 : h.size, 124, 12);
-  writeOctal(b, Math.max(0, Math.floor(h.mtime)), 136, 12);
+  // a long path or link keeps its first bytes here (its record above has all of it); Buffer.write
+  // stops before a character that does not fit, and the name field must not be empty (an empty
+  // name ends the archive for toybox, tar.c 0.8.9:642)
+  b.write(h.path, 0, 100, 'utf8');
+  writeNumber(b, h.mode & 0o7777, 100, 8);
+  writeNumber(b, h.uid, 108, 8);
+  writeNumber(b, h.gid, 116, 8);
+  writeNumber(b, h.size, 124, 12);
+  writeNumber(b, h.mtime, 136, 12);
   b.write(typeflag, 156, 1, 'latin1');
-  if (Buffer.byteLength(h.linkpath) <= 100) b.write(h.linkpath, 157, 100, 'utf8');
-  b.write('ustar\u000000', 257, 8, 'latin1');
-  b.write(p.prefix, 345, 155, 'utf8');
+  b.write(h.linkpath, 157, 100, 'utf8');
+  b.write(GNU_MAGIC, 257, 8, 'latin1');
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += b[i] as number;
-  writeOctal(b, sum, 148, 7);
+  // 7 digits and a NUL: toybox's is_tar_header() refuses a checksum field that does not start
+  // with '0' or ' ' (lib/lib.c 0.8.3:1433, 0.8.9:1496), and a header sum reaches 0o377000, so the
+  // usual 6 digits (which toybox itself writes, tar.c 0.8.9:407) break on long non-ASCII names
+  b.write(`${sum.toString(8).padStart(7, '0')}\0`, 148, 8, 'latin1');
   return b;
 }
 
-function writeOctal(b: Buffer, value: number, offset: number, length: number): void {
-  b.write(value.toString(8).padStart(length - 1, '0'), offset, length - 1, 'latin1');
+/** Octal with a NUL when it fits, else GNU base-256: 0x80, then the value big-endian (toybox itoo(), tar.c 0.8.9:101). */
+function writeNumber(b: Buffer, value: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`tar: cannot store ${value} in a header`);
+  if (value < 8 ** (length - 1)) {
+    b.write(value.toString(8).padStart(length - 1, '0'), offset, length - 1, 'latin1');
+    return;
+  }
+  let v = value;
+  for (let i = offset + length - 1; i > offset; i--) {
+    b[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  b[offset] = 0x80;
 }
 
 function readString(b: Buffer, offset: number, length: number): string {
@@ -160,18 +171,29 @@ function readString(b: Buffer, offset: number, length: number): string {
   return b.toString('utf8', offset, end < 0 || end > offset + length ? offset + length : end);
 }
 
+/** Reads an octal field the way toybox's otoi() does (tar.c 0.8.9:112), or a base-256 one. */
 function readNumber(b: Buffer, offset: number, length: number): number {
-  if ((b[offset] as number) & 0x80) {
-    // GNU base-256 for values that do not fit in octal
-    let v = (b[offset] as number) & 0x7f;
-    for (let i = 1; i < length; i++) v = v * 256 + (b[offset + i] as number);
-    return v;
-  }
-  const text = b
-    .toString('latin1', offset, offset + length)
-    .replace(/[\0 ]+$/, '')
-    .trim();
-  const v = text ? Number.parseInt(text, 8) : 0;
-  if (!Number.isFinite(v)) throw new Error('tar: bad numeric field');
+  if ((b[offset] as number) & 0x80) return readBase256(b, offset, length);
+  const end = offset + length;
+  let i = offset;
+  while (i < end && b[i] === 0x20) i++;
+  let v = 0;
+  for (; i < end && (b[i] as number) >= 0x30 && (b[i] as number) <= 0x37; i++) v = v * 8 + (b[i] as number) - 0x30;
+  if (i < end && b[i] !== 0 && b[i] !== 0x20) throw new Error('tar: bad numeric field');
   return v;
+}
+
+// The bytes after the marker are a two's-complement number. GNU tar sign-extends a negative
+// value into the marker byte (0xff); toybox keeps the marker at 0x80 and stores the low bytes of
+// the 64-bit value, which is how it writes an mtime before 1970 (itoo(), tar.c 0.8.9:101-107).
+function readBase256(b: Buffer, offset: number, length: number): number {
+  let v = 0n;
+  for (let i = 1; i < length; i++) v = (v << 8n) | BigInt(b[offset + i] as number);
+  const negative = ((b[offset + 1] as number) & 0x80) !== 0;
+  if (negative) v -= 1n << BigInt(8 * (length - 1));
+  const marker = b[offset] as number;
+  const n = Number(v);
+  if (!(marker === 0x80 || (marker === 0xff && negative)) || !Number.isSafeInteger(n))
+    throw new Error('tar: numeric field out of range');
+  return n;
 }

@@ -31,6 +31,8 @@ export interface ShellOptions {
   signal?: AbortSignal;
   /** a non-zero exit errors stdout (with stderr's text) instead of ending it */
   failOnNonZero?: boolean;
+  /** with failOnNonZero: a non-zero exit that is still a success (e.g. tar's report of skipped sockets) */
+  acceptExit?: (exit: ShellExit) => boolean;
 }
 
 const MAX_STDERR = 64 * 1024;
@@ -66,8 +68,9 @@ export function spawnShell(conn: AdbConnection, command: string, opts: ShellOpti
     if (done) return;
     done = true;
     const result = { exitCode, stderr: Buffer.concat(stderr).toString('utf8').trim() };
-    if (exitCode !== 0 && opts.failOnNonZero) stdout.destroy(commandFailed(conn, command, result));
-    else stdout.push(null);
+    if (exitCode !== 0 && opts.failOnNonZero && !opts.acceptExit?.(result)) {
+      stdout.destroy(commandFailed(conn, command, result));
+    } else stdout.push(null);
     resolveExit(result);
     adb?.destroy();
   };
