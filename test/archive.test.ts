@@ -41,6 +41,10 @@ function manifest(): Manifest {
         permissions: [],
         apks: [{ name: 'base.apk', size: 5 }],
         parts: ['ce'],
+        installer: null,
+        system: false,
+        sharedUser: null,
+        skipped: [],
       },
     ],
   };

@@ -1,11 +1,23 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAdb } from '../src/devices/adb/connect.ts';
-import type { Device } from '../src/devices/device.ts';
+import { type Device, InstallFailed, type PackageInfo } from '../src/devices/device.ts';
 import { shell } from '../src/emulator/android/testing.ts';
 import { type Emulator, startEmulator } from '../src/emulator/emulator.ts';
 import { startTap, type Tap } from './helpers/tcp-tap.ts';
@@ -44,6 +56,7 @@ describe('AdbDevice', () => {
       sdk: Number(props['ro.build.version.sdk']),
       abi: props['ro.product.cpu.abi'],
       fingerprint: props['ro.build.fingerprint'],
+      ceAvailable: true,
     });
     expect(await device.listPackages()).toEqual(['com.example.gallery', 'com.example.notes']);
   });
@@ -59,8 +72,9 @@ describe('AdbDevice', () => {
       de: '/data/user_de/0/com.example.gallery',
       external: '/data/media/0/Android/data/com.example.gallery',
       obb: '/data/media/0/Android/obb/com.example.gallery',
+      media: '/data/media/0/Android/media/com.example.gallery',
     });
-    expect((await device.packageInfo('com.example.notes'))?.grantedPermissions).toEqual(['android.permission.CAMERA']);
+    expect(granted(await device.packageInfo('com.example.notes'))).toEqual(['android.permission.CAMERA']);
     expect(await device.packageInfo('com.example.missing')).toBeNull();
   });
 
@@ -68,8 +82,9 @@ describe('AdbDevice', () => {
     const state = async () => (await shell(emulator.phone, 'dumpsys package com.example.notes')).stdout;
     await device.forceStop('com.example.notes');
     expect(await state()).toMatch(/User 0:.* suspended=false .*stopped=true/);
-    await device.suspend('com.example.notes');
+    expect(await device.suspend('com.example.notes')).toBe(true);
     expect(await state()).toMatch(/User 0:.* suspended=true /);
+    expect((await device.packageInfo('com.example.notes'))?.suspended).toBe(true);
     await device.unsuspend('com.example.notes');
     expect(await state()).toMatch(/User 0:.* suspended=false /);
   });
@@ -84,8 +99,11 @@ describe('AdbDevice', () => {
     expect(await device.owner('/data/media/0/Android/data/com.example.notes')).toEqual({
       uid: st.uid,
       gid: st.gid,
-      context: '',
+      context: (await shell(emulator.phone, 'ls -dZ /data/media/0/Android/data/com.example.notes')).stdout.split(
+        ' ',
+      )[0],
     });
+    expect((await device.owner(NOTES_CE)).context).toMatch(/^u:object_r:app_data_file:s0:c\d+,c\d+,c512,c768$/);
   });
 
   it('reads a file byte for byte', async () => {
@@ -102,7 +120,23 @@ describe('AdbDevice', () => {
     );
   });
 
-  it('extracts a tar stream keeping modes, mtimes and links, then chowns, relabels and clears', async () => {
+  it('lists the sockets tar cannot carry and streams the rest of the folder', async () => {
+    const dir = '/data/local/tmp/with-socket';
+    mkdirSync(host(`${dir}/sub`), { recursive: true });
+    const server = createServer().listen(host(`${dir}/sub/live.sock`));
+    await new Promise((r) => server.once('listening', r));
+    try {
+      expect(await device.sockets(dir)).toEqual(['sub/live.sock']);
+      const copy = '/data/local/tmp/socket-copy';
+      await device.tarIn(copy, device.tarOut(dir));
+      expect(existsSync(host(`${copy}/sub`))).toBe(true);
+      expect(existsSync(host(`${copy}/sub/live.sock`))).toBe(false);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('extracts a tar stream keeping modes, mtimes and links, then chowns, relabels, counts and moves', async () => {
     const target = '/data/local/tmp/restored/ce';
     await device.tarIn(target, device.tarOut(NOTES_CE));
     const source = tree(host(NOTES_CE));
@@ -115,41 +149,49 @@ describe('AdbDevice', () => {
       const st = lstatSync(host(`${target}/${entry}`));
       expect([entry, st.uid, st.gid]).toEqual([entry, 12345, 23456]);
     }
-    await device.relabel(target);
-    const mode = statSync(host(target)).mode;
-    await device.clearDir(target);
-    expect(readdirSync(host(target))).toEqual([]);
-    expect(statSync(host(target)).mode).toBe(mode);
+    await device.relabel(target, 'u:object_r:shell_data_file:s0');
+    expect((await device.owner(`${target}/files/latest`)).context).toBe('u:object_r:shell_data_file:s0');
+    expect(await device.countEntries(target)).toBe(Object.keys(source).length + 1);
+    expect(await device.move(target, '/data/local/tmp/restored/moved')).toBe(true);
+    expect(await device.move(target, '/data/local/tmp/restored/moved')).toBe(false);
+    expect(tree(host('/data/local/tmp/restored/moved'))).toEqual(tree(host(NOTES_CE)));
+    await device.tarIn(target, device.tarOut(NOTES_CE));
+    // never into an existing folder
+    await expect(device.move(target, '/data/local/tmp/restored/moved')).rejects.toThrow(/destination exists/);
+    await device.remove('/data/local/tmp/restored/moved');
+    expect(existsSync(host('/data/local/tmp/restored/moved'))).toBe(false);
 
     await expect(device.tarIn(target, Readable.from([Buffer.alloc(1024, 7)]))).rejects.toThrow(/tar -xf .* exited/);
   });
 
-  it('installs an APK set in one session, uninstalls, and surfaces pm failures', async () => {
-    const apk = (file: string, name = file) => ({
-      name,
-      size: statSync(join(FIXTURES, file)).size,
-      open: () => createReadStream(join(FIXTURES, file)),
-    });
+  it('installs an APK set from the phone in one session for user 0, uninstalls, and surfaces pm failures', async () => {
+    mkdirSync(host('/data/local/tmp/apks'), { recursive: true });
+    const apk = (file: string, name = file) => {
+      copyFileSync(join(FIXTURES, file), host(`/data/local/tmp/apks/${file}`));
+      return { name, size: statSync(join(FIXTURES, file)).size, path: `/data/local/tmp/apks/${file}` };
+    };
     await device.uninstall('com.example.gallery');
     expect(await device.packageInfo('com.example.gallery')).toBeNull();
+    expect(await device.isInstalled('com.example.gallery')).toBe(false);
     await expect(device.uninstall('com.example.gallery')).rejects.toThrow(/Failure|exited/);
 
     await device.install([apk('gallery-base.apk', 'base.apk'), apk('gallery-config.xxhdpi.apk')]);
     const info = await device.packageInfo('com.example.gallery');
     expect(info?.apks.map((a) => a.name)).toEqual(['base.apk', 'split_config.xxhdpi.apk']);
+    expect(await device.isInstalled('com.example.gallery')).toBe(true);
 
-    await expect(device.install([apk('notes-other-key.apk', 'base.apk')])).rejects.toThrow(
-      /Failure \[INSTALL_FAILED_UPDATE_INCOMPATIBLE/,
-    );
-    // a short APK stream fails install-write; the session is abandoned, no staging folder is left
-    const short = { name: 'base.apk', size: 100_000, open: () => Readable.from([Buffer.alloc(10)]) };
-    await expect(device.install([short])).rejects.toThrow(/install-write/);
+    const refused = await device.install([apk('notes-other-key.apk', 'base.apk')]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InstallFailed);
+    expect((refused as InstallFailed).failureCode).toBe('INSTALL_FAILED_UPDATE_INCOMPATIBLE');
+    // a missing APK fails install-write; the session is abandoned, no staging folder is left
+    const missing = { name: 'base.apk', size: 100_000, path: '/data/local/tmp/apks/none.apk' };
+    await expect(device.install([missing])).rejects.toThrow(/install-write/);
     expect(readdirSync(host('/data/app')).filter((n) => n.startsWith('vmdl'))).toEqual([]);
   });
 
   it('grants a runtime permission', async () => {
     await device.grantPermission('com.example.notes', 'android.permission.READ_CONTACTS');
-    expect((await device.packageInfo('com.example.notes'))?.grantedPermissions.sort()).toEqual([
+    expect(granted(await device.packageInfo('com.example.notes'))).toEqual([
       'android.permission.CAMERA',
       'android.permission.READ_CONTACTS',
     ]);
@@ -181,7 +223,11 @@ describe('AdbDevice', () => {
         () => device.tarIn(path, Readable.from([])),
         () => device.chownTree(path, 1, 1),
         () => device.relabel(path),
-        () => device.clearDir(path),
+        () => device.countEntries(path),
+        () => device.sockets(path),
+        () => device.move(path, '/data/local/tmp/x'),
+        () => device.move('/data/local/tmp/x', path),
+        () => device.remove(path),
       ]) {
         await expect(call()).rejects.toMatchObject({ code: 'InvalidParameter' });
       }
@@ -190,8 +236,10 @@ describe('AdbDevice', () => {
     await expect(device.relabel('/data/local/tmp', "u:r:x:s0'; reboot")).rejects.toMatchObject({
       code: 'InvalidParameter',
     });
-    const apk = { name: '../base.apk', size: 1, open: () => Readable.from([Buffer.alloc(1)]) };
+    const apk = { name: '../base.apk', size: 1, path: '/data/local/tmp/base.apk' };
     await expect(device.install([apk])).rejects.toMatchObject({ code: 'InvalidParameter' });
+    const badPath = { name: 'base.apk', size: 1, path: '/data/local/tmp/../x.apk' };
+    await expect(device.install([badPath])).rejects.toMatchObject({ code: 'InvalidParameter' });
     await new Promise((r) => setTimeout(r, 50));
     expect(tap.fromClient).toBe(before);
 
@@ -201,6 +249,13 @@ describe('AdbDevice', () => {
     expect(tap.fromClient).toBeGreaterThan(before);
   });
 });
+
+function granted(info: PackageInfo | null): string[] {
+  return (info?.runtimePermissions ?? [])
+    .filter((p) => p.granted)
+    .map((p) => p.name)
+    .sort();
+}
 
 function sha256(stream: Readable): Promise<string> {
   return new Promise((resolve, reject) => {

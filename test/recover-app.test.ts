@@ -1,6 +1,7 @@
 import { copyFileSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheGid } from '../src/android/layout.ts';
 import type { Sidecar } from '../src/backup/archive/manifest.ts';
 import { connectAdb } from '../src/devices/adb/connect.ts';
 import type { Device } from '../src/devices/device.ts';
@@ -21,9 +22,9 @@ const PARTS: Record<string, string> = {
   de: 'data/user_de/0',
   external: 'data/media/0/Android/data',
   obb: 'data/media/0/Android/obb',
+  media: 'data/media/0/Android/media',
 };
 const skipLib = (part: string) => (part === 'ce' ? (rel: string) => rel === 'lib' : undefined);
-const isCache = (rel: string) => /^(cache|code_cache)(\/|$)/.test(rel);
 
 type Trees = Map<string, Map<string, Map<string, Node>>>;
 
@@ -88,11 +89,10 @@ async function expectRestored(source: Trees, phone: number, sourceUids: Map<stri
     expect(info.uid).not.toBe(sourceUids.get(pkg));
     for (const [part, tree] of source.get(pkg) ?? []) {
       const dir = join(root, PARTS[part] as string, pkg);
-      const parentGid = lstatSync(dirname(dir)).gid;
-      const expected = withOwners(tree, (rel) => {
-        if (part === 'external' || part === 'obb') return { uid: info.uid, gid: parentGid };
-        return { uid: info.uid, gid: isCache(rel) ? info.uid - 10000 + 20000 : info.uid };
-      });
+      const from = sourceUids.get(pkg) ?? info.uid;
+      // the app's own ids move to the target's uid (and cache gid); media_rw, ext_*_rw stay
+      const remap = (id: number) => (id === from ? info.uid : id === cacheGid(from) ? cacheGid(info.uid) : id);
+      const expected = withOwners(tree, (_rel, node) => ({ uid: remap(node.uid), gid: remap(node.gid) }));
       expect(snapshot(dir, { skip: skipLib(part) }), `${pkg} ${part}`).toEqual(expected);
     }
   }
@@ -105,7 +105,10 @@ async function packageFacts(phone: number) {
     if (info)
       facts.set(pkg, {
         versionCode: info.versionCode,
-        permissions: [...info.grantedPermissions].sort(),
+        permissions: info.runtimePermissions
+          .filter((p) => p.granted)
+          .map((p) => p.name)
+          .sort(),
         uid: info.uid,
       });
   }
@@ -144,7 +147,7 @@ describe('RecoverApp restores exactly what was backed up', () => {
   it('onto the same phone after the app changed', async () => {
     const ce = join(stack.phones[0]?.phone.root as string, PARTS.ce as string, 'com.example.notes');
     writeFileSync(join(ce, 'files', 'new-after-backup.txt'), 'should disappear');
-    await device(0).clearDir(`/data/user/0/com.example.notes/databases`);
+    await device(0).remove(`/data/user/0/com.example.notes/databases`);
     const { children } = await recover(fileId, [0]);
     expect(children[0]?.TaskStatus).toBe('Finished');
     await expectRestored(source, 0, uids());

@@ -127,9 +127,11 @@ export class AdbDevice implements Device {
     return n;
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string): Promise<boolean> {
     const [f, t] = [quote(devicePath(from)), quote(devicePath(to))];
-    await this.run(`if [ -e ${t} ] || [ -L ${t} ]; then echo "${to} exists" >&2; exit 1; fi; mv ${f} ${t}`);
+    const present = (p: string) => `{ [ -e ${p} ] || [ -L ${p} ]; }`;
+    const script = `if ! ${present(f)}; then echo absent; exit 0; fi; if ${present(t)}; then echo 'the destination exists' >&2; exit 1; fi; mv ${f} ${t}`;
+    return (await this.run(script)).stdout.trim() !== 'absent';
   }
 
   async remove(path: string): Promise<void> {
@@ -148,6 +150,15 @@ export class AdbDevice implements Device {
   async chownTree(dir: string, uid: number, gid: number): Promise<void> {
     const owner = `${numericId(uid, 'Uid')}:${numericId(gid, 'Gid')}`;
     await this.run(`chown -hR ${owner} ${quote(devicePath(dir))}`);
+  }
+
+  async remapOwners(dir: string, uids: [number, number][], gids: [number, number][]): Promise<void> {
+    const d = quote(devicePath(dir));
+    const steps = [
+      ...uids.map(([from, to]) => `find ${d} -user ${numericId(from)} -exec chown -h ${numericId(to)} {} +`),
+      ...gids.map(([from, to]) => `find ${d} -group ${numericId(from)} -exec chgrp -h ${numericId(to)} {} +`),
+    ];
+    if (steps.length > 0) await this.run(steps.join(' && '));
   }
 
   async relabel(dir: string, context?: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { DataPart } from '../android/layout.ts';
+import { ERRORS, ServiceError } from '../errors.ts';
 import type { PermissionState } from './dumpsys-package.ts';
 
 export type { DataPart } from '../android/layout.ts';
@@ -99,8 +100,11 @@ export interface Device {
   tarIn(dir: string, tar: Readable, opts?: StreamOptions): Promise<void>;
   /** entries in a tree, the folder itself included (`find dir | wc -l`) */
   countEntries(dir: string): Promise<number>;
-  /** renames a file or folder; refuses when `to` exists, so a folder is never moved into another */
-  move(from: string, to: string): Promise<void>;
+  /**
+   * renames a file, link or folder; false when `from` does not exist; refuses when `to` exists, so
+   * a folder is never moved into another
+   */
+  move(from: string, to: string): Promise<boolean>;
   /** rm -rf */
   remove(path: string): Promise<void>;
   /** installs an APK set already on the device in one install session for user 0 */
@@ -111,6 +115,11 @@ export interface Device {
   isInstalled(pkg: string): Promise<boolean>;
   /** chown -R uid:gid on every entry under dir (links themselves, not their targets) */
   chownTree(dir: string, uid: number, gid: number): Promise<void>;
+  /**
+   * gives every entry under dir owned by one uid (or group) to another, links themselves, leaving
+   * all other owners as they are (shared storage mixes the app's ids with media_rw and ext_*_rw)
+   */
+  remapOwners(dir: string, uids: [number, number][], gids: [number, number][]): Promise<void>;
   /** recursive relabel: chcon -hR to the given context, or restorecon -RFD to the policy's */
   relabel(dir: string, context?: string): Promise<void>;
   grantPermission(pkg: string, permission: string): Promise<void>;
@@ -119,3 +128,19 @@ export interface Device {
 
 /** Opens a Device for an instance's ADB address. */
 export type DeviceConnector = (address: string, opts?: StreamOptions) => Promise<Device>;
+
+/** an install session that pm refused, with its `Failure [...]` text */
+export class InstallFailed extends ServiceError {
+  constructor(
+    address: string,
+    readonly failure: string,
+  ) {
+    const e = ERRORS.deviceCommandFailed(address, failure);
+    super(e.code, e.httpStatus, e.message);
+  }
+
+  /** PackageManager.INSTALL_FAILED_UPDATE_INCOMPATIBLE, _VERSION_DOWNGRADE …, or '' */
+  get failureCode(): string {
+    return /\b(INSTALL_(?:FAILED|PARSE_FAILED)_[A-Z_]+)/.exec(this.failure)?.[1] ?? '';
+  }
+}

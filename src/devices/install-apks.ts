@@ -1,7 +1,7 @@
-import { ERRORS, ServiceError } from '../errors.ts';
+import { ERRORS } from '../errors.ts';
 import type { AdbConnection } from './adb/adb-connection.ts';
 import { runShell } from './adb/shell.ts';
-import type { DeviceApk } from './device.ts';
+import { type DeviceApk, InstallFailed } from './device.ts';
 import { apkName, devicePath, numericId, packageName, quote } from './shell-args.ts';
 
 // One install session for an APK set already on the phone, for user 0 only: install-create,
@@ -9,21 +9,6 @@ import { apkName, devicePath, numericId, packageName, quote } from './shell-args
 // the descriptor to the session; /data/local/tmp is readable by system_server), install-commit.
 // Any failure abandons the session and surfaces pm's own `Failure [...]` text, whose code
 // (INSTALL_FAILED_…) tells the caller what to do next.
-
-export class InstallFailed extends ServiceError {
-  constructor(
-    address: string,
-    readonly failure: string,
-  ) {
-    const e = ERRORS.deviceCommandFailed(address, failure);
-    super(e.code, e.httpStatus, e.message);
-  }
-
-  /** PackageManager.INSTALL_FAILED_UPDATE_INCOMPATIBLE, _VERSION_DOWNGRADE …, or '' */
-  get failureCode(): string {
-    return /\b(INSTALL_(?:FAILED|PARSE_FAILED)_[A-Z_]+)/.exec(this.failure)?.[1] ?? '';
-  }
-}
 
 export async function installApks(
   conn: AdbConnection,

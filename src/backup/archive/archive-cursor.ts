@@ -48,9 +48,10 @@ export class ArchiveCursor {
     }
   }
 
-  /** A tar stream of one part's entries, with paths relative to the part's folder. */
-  async *partTar(pkg: string, part: string): AsyncGenerator<Buffer> {
+  /** A tar stream of one part's entries, with paths relative to the part's folder; counts them. */
+  async *partTar(pkg: string, part: string, onEntry: () => void = () => {}): AsyncGenerator<Buffer> {
     for (let e = await this.entryOf(pkg, part); e; e = await this.entryOf(pkg, part)) {
+      onEntry();
       const h = e.header;
       const path = e.rel ? `./${e.rel}${h.type === 'directory' ? '/' : ''}` : './';
       const linkpath = h.type === 'hardlink' ? `./${h.linkpath.split('/').slice(3).join('/')}` : h.linkpath;

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { ERRORS } from '../../errors.ts';
 import { appFolders } from '../../android/layout.ts';
+import { ERRORS } from '../../errors.ts';
 import { type ArchivePart, MANIFEST_NAME, type Manifest, SUMS_NAME } from './manifest.ts';
 import type { TarHeader } from './tar-header.ts';
 
@@ -45,7 +45,11 @@ export class EntryGuard {
     const key = `${pkg}/${part}/${rel}`;
     if (this.seen.has(key)) throw fail('duplicate entry');
     this.seen.add(key);
-    if (!['file', 'directory', 'symlink', 'hardlink'].includes(h.type)) throw fail(`${h.type} entries are not allowed`);
+    // FIFOs are what apps make for IPC and toybox archives them (type 6); extracting one needs no
+    // privilege. Device nodes are refused: an app has none, and they would reach hardware.
+    if (!['file', 'directory', 'symlink', 'hardlink', 'fifo'].includes(h.type)) {
+      throw fail(`${h.type} entries are not allowed`);
+    }
     if (h.mode & 0o4000) throw fail('setuid bit');
     if (h.type !== 'file' && h.size !== 0) throw fail('non-file entry with data');
     for (let i = 0; i < rest.length; i++) {

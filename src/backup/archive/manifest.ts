@@ -33,7 +33,9 @@ export const appManifestSchema = z.object({
   signerDigest: z.string().nullable(),
   sourceUid: z.number().int(),
   permissions: z.array(z.string().max(MAX_NAME).regex(PERMISSION_NAME)),
-  apks: z.array(z.object({ name: z.string().max(MAX_NAME).regex(APK_NAME), size: z.number().int().nonnegative() })).min(1),
+  apks: z
+    .array(z.object({ name: z.string().max(MAX_NAME).regex(APK_NAME), size: z.number().int().nonnegative() }))
+    .min(1),
   parts: z.array(z.enum(DATA_PARTS)),
   /** the package that installed it (installerPackageName), given back to the install session */
   installer: packageName.nullable().default(null),

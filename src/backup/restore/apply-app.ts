@@ -1,0 +1,126 @@
+import { posix } from 'node:path';
+import { CACHE_DIRS, cacheGid, DATA_PARTS, type DataPart, isExternalPart } from '../../android/layout.ts';
+import { type Device, InstallFailed, type PackageInfo } from '../../devices/device.ts';
+import { ERRORS } from '../../errors.ts';
+import type { RestoreRun, StagedApp } from './stage-app.ts';
+
+// The second half of a staged apply, for one app whose APKs and data are already on the phone:
+// install the APK set (as an update in place when the target's copy allows it, so its uid and
+// other users' data stay), then swap each staged part in by rename, give it to the app's uid,
+// relabel it with the context Android gave the app's folder, and grant the saved permissions.
+// A failed install leaves the app as it was; a failed swap puts the previous folders back.
+
+// pm's answers when the target's copy cannot be updated in place (another signer, a newer version)
+const REPLACE_CODES = new Set(['INSTALL_FAILED_UPDATE_INCOMPATIBLE', 'INSTALL_FAILED_VERSION_DOWNGRADE']);
+
+export async function applyApp(run: RestoreRun, staged: StagedApp, warnings: string[]): Promise<void> {
+  const { device } = run;
+  const pkg = staged.app.package;
+  const existing = await device.packageInfo(pkg);
+  if (existing) await device.forceStop(pkg);
+  await install(run, staged, existing, warnings);
+  const info = await device.packageInfo(pkg);
+  if (!info) throw ERRORS.deviceCommandFailed(run.instanceId, `${pkg} is not installed after its install session`);
+  await swapParts(device, staged, info);
+  await grant(device, staged, info, warnings);
+}
+
+async function install(run: RestoreRun, staged: StagedApp, existing: PackageInfo | null, warnings: string[]) {
+  const { device, signal } = run;
+  const { app } = staged;
+  let installer: string | undefined;
+  if (app.installer && (await device.isInstalled(app.installer))) installer = app.installer;
+  else if (app.installer) {
+    warnings.push(`${app.package}: its installer ${app.installer} is not on the target, so none was recorded`);
+  }
+  try {
+    await device.install(staged.apks, { installer, signal });
+  } catch (err) {
+    if (!(err instanceof InstallFailed) || !existing || !REPLACE_CODES.has(err.failureCode)) throw err;
+    // the only step of a restore that changes the target before the new copy is in: after it, a
+    // failed install leaves the app uninstalled for user 0 (other users keep theirs)
+    await device.uninstall(app.package);
+    try {
+      await device.install(staged.apks, { installer, signal });
+    } catch (again) {
+      const why = again instanceof Error ? again.message : String(again);
+      const msg = `${app.package} could not be updated in place (${err.failureCode}), was uninstalled for user 0, and then failed to install: ${why}`;
+      throw ERRORS.deviceCommandFailed(run.instanceId, msg);
+    }
+    warnings.push(`${app.package}: the target's copy could not be updated (${err.failureCode}); it was replaced`);
+  }
+}
+
+interface Swapped {
+  dir: string;
+  trash: string | null;
+}
+
+async function swapParts(device: Device, staged: StagedApp, info: PackageInfo): Promise<void> {
+  const swapped: Swapped[] = [];
+  try {
+    for (const part of DATA_PARTS) {
+      const dir = info.dataDirs[part];
+      const trash = staged.trash(part);
+      const stage = staged.parts.get(part);
+      if (!stage) {
+        // what the backup did not have must not survive from the target's earlier copy
+        if (isExternalPart(part) && (await device.move(dir, trash))) swapped.push({ dir, trash });
+        continue;
+      }
+      const owner = await device.owner(isExternalPart(part) ? posix.dirname(dir) : dir);
+      const moved = await device.move(dir, trash);
+      await device.move(stage, dir);
+      swapped.push({ dir, trash: moved ? trash : null });
+      // the installer's `lib` link into the APK folder stays (the backup leaves it out)
+      if (part === 'ce' && moved) await device.move(`${trash}/lib`, `${dir}/lib`);
+      await giveToApp(device, dir, part, staged.app.sourceUid, info.uid);
+      await device.relabel(dir, owner.context || undefined);
+    }
+  } catch (err) {
+    for (const s of swapped.reverse()) {
+      if (s.trash) await device.move(`${s.dir}/lib`, `${s.trash}/lib`).catch(() => false);
+      await device.remove(s.dir).catch(() => {});
+      if (s.trash) await device.move(s.trash, s.dir).catch(() => false);
+    }
+    throw err;
+  }
+}
+
+async function giveToApp(device: Device, dir: string, part: DataPart, fromUid: number, uid: number) {
+  if (isExternalPart(part)) {
+    // shared storage mixes the app's uid with media_rw / ext_data_rw / ext_obb_rw: only the app's
+    // own ids move (on Android 10's sdcardfs nothing is the app's, on 11+ the folder is uid:1078)
+    const uids: [number, number][] = fromUid === uid ? [] : [[fromUid, uid]];
+    const gids: [number, number][] =
+      fromUid === uid
+        ? []
+        : [
+            [fromUid, uid],
+            [cacheGid(fromUid), cacheGid(uid)],
+          ];
+    await device.remapOwners(dir, uids, gids);
+    return;
+  }
+  await device.chownTree(dir, uid, uid);
+  for (const sub of CACHE_DIRS) {
+    if (await device.exists(`${dir}/${sub}`)) await device.chownTree(`${dir}/${sub}`, uid, cacheGid(uid));
+  }
+}
+
+/** grants what the backup had granted, skipping what is granted already or fixed by policy */
+async function grant(device: Device, staged: StagedApp, info: PackageInfo, warnings: string[]): Promise<void> {
+  const states = new Map(info.runtimePermissions.map((p) => [p.name, p]));
+  for (const permission of staged.app.permissions) {
+    const state = states.get(permission);
+    if (state?.granted) continue;
+    // PermissionManagerService refuses SYSTEM_FIXED and POLICY_FIXED permissions with a SecurityException
+    if (state?.flags.some((f) => f === 'SYSTEM_FIXED' || f === 'POLICY_FIXED')) {
+      warnings.push(
+        `${staged.app.package}: ${permission} is fixed (${state.flags.join('|')}) and not granted on the target`,
+      );
+      continue;
+    }
+    await device.grantPermission(staged.app.package, permission);
+  }
+}
