@@ -12,6 +12,7 @@ import { parseBanner } from '../src/devices/adb/handshake.ts';
 import { encodeShellPacket, ShellPacketDecoder } from '../src/devices/adb/shell-protocol.ts';
 import { parseGetprop } from '../src/devices/adb-device.ts';
 import { parseDumpsysPackage } from '../src/devices/dumpsys-package.ts';
+import { isSocketOnlyFailure } from '../src/devices/tar-stderr.ts';
 import { devicePath, packageName, permissionName, quote, selinuxContext } from '../src/devices/shell-args.ts';
 
 // The pure parts of the device layer: validation and quoting, the host key, banners, shell v2
@@ -134,6 +135,21 @@ describe('wire formats', () => {
     await expect(reader.read(8)).rejects.toThrow('ended early');
   });
 
+  it('accepts toybox tar’s exit 1 only when every complaint is about a skipped socket', () => {
+    const sockets = "tar: unknown file type '140000'\ntar: unknown file type '140000'\ntar: had errors";
+    expect(isSocketOnlyFailure({ exitCode: 1, stderr: sockets })).toBe(true);
+    expect(isSocketOnlyFailure({ exitCode: 1, stderr: "tar: unknown file type '140000'" })).toBe(true);
+    for (const stderr of [
+      "tar: unknown file type '140000'\ntar: short read\ntar: had errors",
+      "tar: unknown file type '60000'\ntar: had errors",
+      'tar: had errors',
+      '',
+    ]) {
+      expect(isSocketOnlyFailure({ exitCode: 1, stderr }), stderr).toBe(false);
+    }
+    expect(isSocketOnlyFailure({ exitCode: 2, stderr: sockets })).toBe(false);
+  });
+
   it('parses getprop and dumpsys package output', () => {
     expect(parseGetprop('[ro.build.version.sdk]: [33]\n[ro.product.cpu.abi]: [x86_64]\n[empty]: []\n')).toEqual({
       'ro.build.version.sdk': '33',
@@ -169,12 +185,16 @@ describe('wire formats', () => {
       '    userId=10001',
       '    versionCode=1',
     ].join('\n');
-    expect(parseDumpsysPackage(dump, 'com.example.notes')).toEqual({
-      uid: 10057,
-      versionCode: 3,
-      versionName: '1.2 beta',
-      grantedPermissions: ['android.permission.CAMERA', 'android.permission.RECORD_AUDIO'],
-    });
+    const d = parseDumpsysPackage(dump, 'com.example.notes');
+    expect(d).toMatchObject({ appId: 10057, versionCode: 3, versionName: '1.2 beta', installer: null, system: false });
+    const granted = d
+      ?.user(0)
+      ?.runtimePermissions.filter((p) => p.granted)
+      .map((p) => p.name);
+    expect(granted).toEqual(['android.permission.CAMERA', 'android.permission.RECORD_AUDIO']);
+    expect(d?.user(10)?.runtimePermissions).toEqual([
+      { name: 'android.permission.READ_CONTACTS', granted: true, flags: [] },
+    ]);
     expect(parseDumpsysPackage(dump, 'com.example.other')).toBeNull();
   });
 });

@@ -8,15 +8,16 @@ import { encodeHeader, padding } from '../../src/backup/archive/tar-header.ts';
 
 export interface CraftEntry {
   path: string;
-  type?: 'file' | 'symlink' | 'directory';
+  type?: 'file' | 'symlink' | 'directory' | 'fifo' | 'char';
   body?: Buffer | string;
   link?: string;
 }
 
-export function craftArchive(manifest: Manifest, entries: CraftEntry[]): { object: Buffer; sha256: string } {
+/** `manifest` may be any JSON, to try manifests the schema must refuse or fill in */
+export function craftArchive(manifest: Manifest | object, entries: CraftEntry[]): { object: Buffer; sha256: string } {
   let sums = '';
   const blocks: Buffer[] = [];
-  const add = (path: string, type: 'file' | 'symlink' | 'directory', body: Buffer | string = '', link = '') => {
+  const add = (path: string, type: NonNullable<CraftEntry['type']>, body: Buffer | string = '', link = '') => {
     const data = Buffer.from(body);
     blocks.push(encodeHeader({ path, type, mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0, linkpath: link }));
     blocks.push(data, Buffer.alloc(padding(data.length)));
