@@ -172,6 +172,10 @@ export class AdbDevice implements Device {
     await this.run(`pm grant ${USER} ${quote(packageName(pkg))} ${quote(permissionName(permission))}`);
   }
 
+  async revokePermission(pkg: string, permission: string): Promise<void> {
+    await this.run(`pm revoke ${USER} ${quote(packageName(pkg))} ${quote(permissionName(permission))}`);
+  }
+
   close(): Promise<void> {
     return this.conn.close();
   }

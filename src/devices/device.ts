@@ -44,6 +44,8 @@ export interface PackageInfo {
   installer: string | null;
   system: boolean;
   sharedUser: string | null;
+  /** every user that has it installed (0 among them) */
+  installedUsers: number[];
   suspended: boolean;
   /** who holds the suspension, where the release says (11+: one entry per suspending package) */
   suspendedBy: string[];
@@ -123,6 +125,7 @@ export interface Device {
   /** recursive relabel: chcon -hR to the given context, or restorecon -RFD to the policy's */
   relabel(dir: string, context?: string): Promise<void>;
   grantPermission(pkg: string, permission: string): Promise<void>;
+  revokePermission(pkg: string, permission: string): Promise<void>;
   close(): Promise<void>;
 }
 

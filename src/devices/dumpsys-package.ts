@@ -34,6 +34,8 @@ export interface DumpsysPackage {
   system: boolean;
   /** null when the package has no `User <n>:` block for that user */
   user(user: number): UserState | null;
+  /** the users it is installed for */
+  installedUsers: number[];
 }
 
 export function parseDumpsysPackage(text: string, pkg: string): DumpsysPackage | null {
@@ -63,6 +65,10 @@ export function parseDumpsysPackage(text: string, pkg: string): DumpsysPackage |
     installer: installer && installer !== 'null' ? installer : null,
     sharedUser,
     system: /\[.*\bSYSTEM\b.*\]/.test(flags),
+    installedUsers: block.flatMap((l) => {
+      const m = /^\s*User (\d+):.*\binstalled=true\b/.exec(l);
+      return m ? [Number(m[1])] : [];
+    }),
     user(user: number) {
       const own = userSection(block, user);
       if (!own) return null;

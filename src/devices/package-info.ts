@@ -46,6 +46,7 @@ export async function readPackageInfo(pkg: string, q: PackageQueries): Promise<P
     installer: dump.installer,
     system: dump.system,
     sharedUser: dump.sharedUser,
+    installedUsers: dump.installedUsers,
     suspended: user?.suspended ?? false,
     suspendedBy: user?.suspendedBy ?? [],
     runtimePermissions: user?.runtimePermissions ?? [],

@@ -37,6 +37,12 @@ async function install(run: RestoreRun, staged: StagedApp, existing: PackageInfo
     await device.install(staged.apks, { installer, signal });
   } catch (err) {
     if (!(err instanceof InstallFailed) || !existing || !REPLACE_CODES.has(err.failureCode)) throw err;
+    const others = existing.installedUsers.filter((u) => u !== 0);
+    if (others.length > 0) {
+      // uninstalling for user 0 would not help: the package stays, as it is, for the others
+      const msg = `${app.package} cannot replace the copy on the target (${err.failureCode}), which users ${others.join(', ')} also have; nothing was changed`;
+      throw ERRORS.deviceCommandFailed(run.instanceId, msg);
+    }
     // the only step of a restore that changes the target before the new copy is in: after it, a
     // failed install leaves the app uninstalled for user 0 (other users keep theirs)
     await device.uninstall(app.package);
@@ -108,19 +114,27 @@ async function giveToApp(device: Device, dir: string, part: DataPart, fromUid: n
   }
 }
 
-/** grants what the backup had granted, skipping what is granted already or fixed by policy */
+/**
+ * Makes user 0's runtime grants those of the backup: grants what it had granted, revokes what it
+ * had not (an update in place keeps the target's earlier grants), and leaves alone what the
+ * platform or a device policy fixed, which `pm grant`/`pm revoke` refuse with a SecurityException
+ * (PermissionManagerService: SYSTEM_FIXED, POLICY_FIXED).
+ */
 async function grant(device: Device, staged: StagedApp, info: PackageInfo, warnings: string[]): Promise<void> {
+  const pkg = staged.app.package;
+  const wanted = new Set(staged.app.permissions);
   const states = new Map(info.runtimePermissions.map((p) => [p.name, p]));
-  for (const permission of staged.app.permissions) {
-    const state = states.get(permission);
-    if (state?.granted) continue;
-    // PermissionManagerService refuses SYSTEM_FIXED and POLICY_FIXED permissions with a SecurityException
-    if (state?.flags.some((f) => f === 'SYSTEM_FIXED' || f === 'POLICY_FIXED')) {
-      warnings.push(
-        `${staged.app.package}: ${permission} is fixed (${state.flags.join('|')}) and not granted on the target`,
-      );
+  const fixed = (name: string) => states.get(name)?.flags.some((f) => f === 'SYSTEM_FIXED' || f === 'POLICY_FIXED');
+  for (const permission of wanted) {
+    if (states.get(permission)?.granted) continue;
+    if (fixed(permission)) {
+      warnings.push(`${pkg}: ${permission} is fixed by the target's policy and stays not granted`);
       continue;
     }
-    await device.grantPermission(staged.app.package, permission);
+    await device.grantPermission(pkg, permission);
+  }
+  for (const state of info.runtimePermissions) {
+    if (!state.granted || wanted.has(state.name) || fixed(state.name)) continue;
+    await device.revokePermission(pkg, state.name);
   }
 }
