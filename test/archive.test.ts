@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { type ArchiveEvent, readArchive } from '../src/backup/archive/archive-reader.ts';
 import { ArchiveWriter } from '../src/backup/archive/archive-writer.ts';
 import type { Manifest } from '../src/backup/archive/manifest.ts';
-import { encodeHeader, padding } from '../src/backup/archive/tar-header.ts';
+import { encodeHeader, padding, type TarHeader } from '../src/backup/archive/tar-header.ts';
+import { readTar } from '../src/backup/archive/tar-reader.ts';
 import { zstdCompress } from '../src/backup/archive/zstd.ts';
 
 const PKG = 'com.example.notes';
@@ -191,5 +192,62 @@ describe('untrusted entries', () => {
   it('keeps an absolute link into the app’s own folder', async () => {
     const evs = await events(await craft([{ path: `${ce}/own`, type: 'symlink', link: `/data/data/${PKG}/files` }]));
     expect(evs.at(-1)).toMatchObject({ kind: 'done' });
+  });
+});
+
+/** A header block as another tar wrote it: a plain file, then the raw bytes given per offset. */
+function foreignHeader(fields: Record<number, Buffer | string>): Buffer {
+  const b = Buffer.alloc(512);
+  b.write('n.txt', 0);
+  for (const at of [100, 108, 116]) b.write('0000644\0', at, 'latin1');
+  for (const at of [124, 136]) b.write('00000000000\0', at, 'latin1');
+  b.write('0', 156);
+  b.write('ustar\u000000', 257, 'latin1');
+  for (const [at, v] of Object.entries(fields)) Buffer.from(v as string, 'latin1').copy(b, Number(at));
+  b.fill(0x20, 148, 156);
+  const sum = b.reduce((a, x) => a + x, 0);
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return b;
+}
+
+async function firstHeader(block: Buffer): Promise<TarHeader> {
+  for await (const ev of readTar(Readable.from([Buffer.concat([block, Buffer.alloc(1024)])])))
+    if (ev.kind === 'entry') return ev.header;
+  throw new Error('no entry');
+}
+
+/** Base-256 as toybox 0.8.3/0.8.4 write it: octal digit shifts instead of bytes (tar.c 0.8.3:88-96). */
+function toybox083(value: bigint, length: number): Buffer {
+  const b = Buffer.alloc(length);
+  b[0] = 0x80;
+  for (let i = 1; i < length; i++) b[i] = Number((value >> BigInt(3 * (length - i))) & 0xffn);
+  return b;
+}
+
+describe('headers other tars wrote', () => {
+  it('reads a full 155-byte ustar prefix, which the previous encoder wrote', async () => {
+    const h = await firstHeader(foreignHeader({ 345: 'p'.repeat(155) }));
+    expect(h.path).toBe(`${'p'.repeat(155)}/n.txt`);
+  });
+
+  it('ignores the prefix bytes of a GNU header, where they are not a prefix', async () => {
+    const h = await firstHeader(foreignHeader({ 257: 'ustar  \0', 345: '14720707655\0' }));
+    expect(h.path).toBe('n.txt');
+  });
+
+  it('reads a negative base-256 mtime as GNU tar and as toybox 0.8.6+ write it', async () => {
+    const gnu = Buffer.alloc(12, 0xff);
+    gnu.writeBigInt64BE(-315_619_200n, 4);
+    const toybox = Buffer.alloc(12);
+    toybox.writeBigUInt64BE(2n ** 64n - 315_619_200n, 4);
+    toybox[0] = 0x80;
+    for (const field of [gnu, toybox])
+      expect((await firstHeader(foreignHeader({ 136: field }))).mtime).toBe(-315_619_200);
+  });
+
+  it('reads the broken base-256 of toybox 0.8.3/0.8.4 as the epoch for an mtime, and refuses it for an owner', async () => {
+    const mtime = toybox083(2n ** 64n - 315_619_200n, 12);
+    expect((await firstHeader(foreignHeader({ 136: mtime }))).mtime).toBe(0);
+    await expect(firstHeader(foreignHeader({ 108: toybox083(3_000_000n, 8) }))).rejects.toThrow('owner out of range');
   });
 });
