@@ -124,7 +124,7 @@ export function parsePax(body: Buffer): Record<string, string> {
 
 /**
  * A GNU long name or link record as GNU tar and toybox write it (tar.c 0.8.9:130-157): the bytes
- * and a NUL. toybox 0.8.0 reads its body with a single read(2) (pending tar.c:679-686), so there
+ * and a NUL. toybox 0.8.0 reads its body with a single read(2) (pending tar.c:678-687), so there
  * a body that reaches it in two pieces ends the extraction early, with exit 0: the ustar prefix
  * keeps paths up to 255 bytes out of these records.
  */
@@ -159,7 +159,7 @@ function splitPath(path: string): { prefix: string; name: string } | null {
 
 function headerBlock(h: TarHeader, p: { prefix: string; name: string }, typeflag: string): Buffer {
   const b = Buffer.alloc(BLOCK);
-  // a path in a pax record keeps its first bytes here: Buffer.write stops before a character that
+  // a path in an 'L' record keeps its first bytes here: Buffer.write stops before a character that
   // does not fit, and the field must not be empty (that ends the archive for toybox, tar.c 0.8.9:642)
   b.write(p.name, 0, 100, 'utf8');
   writeNumber(b, h.mode & 0o7777, 100, 8);
