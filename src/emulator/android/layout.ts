@@ -33,6 +33,8 @@ const DATA_DIRS: [string, number, number, number][] = [
   ['/storage/emulated', ROOT, ROOT, 0o751],
 ];
 
+const TOP_DIRS = ['/proc', '/dev', '/tmp', '/system', '/system/bin', '/system/etc'];
+
 const LINKS: [string, string][] = [
   ['/data/data', '/data/user/0'],
   ['/storage/emulated/0', '/data/media/0'],
@@ -40,8 +42,9 @@ const LINKS: [string, string][] = [
   ['/etc', '/system/etc'],
 ];
 
-export async function prepareLayout(phone: PhoneRoot, userland: Userland): Promise<void> {
-  for (const dir of ['/proc', '/dev', '/tmp', '/system', '/system/bin', '/system/etc']) {
+/** returns the phone paths of the folders and links it made, for their first labels */
+export async function prepareLayout(phone: PhoneRoot, userland: Userland): Promise<string[]> {
+  for (const dir of TOP_DIRS) {
     await phone.ensureDir(dir, ROOT, dir === '/system/bin' ? SHELL : ROOT, 0o755);
   }
   for (const lib of userland.libraries) await mountPoint(phone, lib);
@@ -56,6 +59,7 @@ export async function prepareLayout(phone: PhoneRoot, userland: Userland): Promi
     const host = await phone.resolve(link, false);
     if (!(await fsp.lstat(host).catch(() => null))) await fsp.symlink(target, host);
   }
+  return [...TOP_DIRS, ...DATA_DIRS.map(([dir]) => dir), ...LINKS.map(([link]) => link)];
 }
 
 /** /etc/passwd and /etc/group for the installed apps' uids */

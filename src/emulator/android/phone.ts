@@ -7,9 +7,13 @@ import { dumpsys } from './commands/dumpsys.ts';
 import { getprop } from './commands/getprop.ts';
 import { pm } from './commands/pm.ts';
 import { chcon, restorecon } from './commands/restorecon.ts';
+import { FileContexts } from './file-contexts.ts';
+import { LabelStore } from './labels.ts';
 import { prepareLayout } from './layout.ts';
+import { labelLayout } from './layout-labels.ts';
 import { PackageDb } from './package-db.ts';
 import { PackageService } from './package-service.ts';
+import { type AndroidProfile, DEFAULT_RELEASE, parseRelease, profileFor } from './profile.ts';
 import { loadProps } from './props.ts';
 import { PhoneRoot } from './root-path.ts';
 import { spawnSandboxed } from './sandbox.ts';
@@ -25,6 +29,10 @@ export interface Phone {
   root: string;
   /** getprop values (ro.build.version.release, ro.build.version.sdk, ro.product.cpu.abi …) */
   props: Record<string, string>;
+  /** the Android release it answers as */
+  profile: AndroidProfile;
+  /** its SELinux labels (labels.ts) */
+  labels: LabelStore;
   /**
    * spawns `/system/bin/sh -c command` (a shell reading stdin when command is null) inside the
    * bubblewrap sandbox; stdio = pipes; the child's exit code is the command's
@@ -38,8 +46,14 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
   const hostRoot = await fsp.realpath(root);
   const phoneRoot = new PhoneRoot(hostRoot);
   const userland = await findUserland();
-  await prepareLayout(phoneRoot, userland);
+  const prepared = await prepareLayout(phoneRoot, userland);
   const props = await loadProps(path.join(hostRoot, 'system', 'build.prop'));
+  const profile = profileFor(
+    props['ro.build.version.release'] ? parseRelease(props['ro.build.version.release']) : DEFAULT_RELEASE,
+  );
+  const labels = await LabelStore.open(phoneRoot, new FileContexts(profile));
+  phoneRoot.labels = labels;
+  await labelLayout(phoneRoot, labels, prepared);
   const packages = new PackageService(phoneRoot, await PackageDb.load(phoneRoot));
   await packages.start();
   if (opts.seedApps) await seedApps(packages);
@@ -58,6 +72,8 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
   const phone: Phone = {
     root: hostRoot,
     props,
+    profile,
+    labels,
     spawnShell(command) {
       const child = spawnSandboxed(spec, command);
       children.add(child);
