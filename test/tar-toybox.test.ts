@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   type Stats,
   symlinkSync,
   writeFileSync,
@@ -21,7 +22,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type EntryType, encodeHeader, padding, type TarHeader } from '../src/backup/archive/tar-header.ts';
 import { readTar } from '../src/backup/archive/tar-reader.ts';
 
@@ -39,8 +40,15 @@ function tar(args: string[], input?: Buffer) {
   return spawnSync(cmd, [...pre, ...args], { input, maxBuffer: 64 << 20 });
 }
 
+const scratches: string[] = [];
+afterAll(() => {
+  for (const dir of scratches) rmSync(dir, { recursive: true, force: true });
+});
+
 function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'tar-toybox-'));
+  const dir = mkdtempSync(join(tmpdir(), 'tar-toybox-'));
+  scratches.push(dir);
+  return dir;
 }
 
 /** GNU touch sets what Node cannot: an mtime before 1970, and a symlink's own mtime. */
