@@ -89,6 +89,12 @@ export const ERRORS = {
       409,
       `The package manager on instance ${instanceId} refused to suspend ${pkg} (a default launcher, dialer or SMS app, or a device admin), and the service is set to require a suspended copy (backup.requireSuspension).`,
     ),
+  fileTooLarge: (path: string, size: number, androidVersion: string) =>
+    make(
+      'FileTooLargeForAndroid',
+      400,
+      `${path} is ${size} bytes; the tar of Android ${androidVersion} cannot restore files of 2 GiB or more, so a backup holding it could never be restored there.`,
+    ),
   storageFailed: (why: string) => make('StorageOperationFailed', 500, `The object store failed: ${why}`),
   taskInterrupted: (attempts: number) =>
     make(

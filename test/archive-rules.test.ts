@@ -1,6 +1,18 @@
-import { Readable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { maxTarFileSize } from '../src/android/releases.ts';
 import { type ArchiveEvent, readArchive } from '../src/backup/archive/archive-reader.ts';
+import { ArchiveWriter } from '../src/backup/archive/archive-writer.ts';
+import { manifestSchema } from '../src/backup/archive/manifest.ts';
+import { encodeHeader, padding } from '../src/backup/archive/tar-header.ts';
+import { verifyArchive } from '../src/backup/restore/verify-archive.ts';
+import { ERRORS } from '../src/errors.ts';
+import { FsObjectStore } from '../src/storage/fs-object-store.ts';
 import { type CraftEntry, craftArchive } from './helpers/craft-archive.ts';
 
 // The archive rules that must agree with what the phone will accept at restore: a backup that
@@ -89,4 +101,68 @@ describe('archive rules that match the phone', () => {
       skipped: [],
     });
   });
+});
+
+describe('files Android 10’s tar cannot extract (2 GiB and more)', () => {
+  const big = 3 * 2 ** 30;
+  const header = (path: string) =>
+    encodeHeader({ path, type: 'file', mode: 0o600, uid: 10001, gid: 10001, size: big, mtime: 0, linkpath: '' });
+
+  it('fail the backup on an Android 10 phone as soon as tar announces one, and pass on 11', async () => {
+    const limit = (sdk: number) => (path: string, size: number) => {
+      if (size > maxTarFileSize(sdk)) throw ERRORS.fileTooLarge(path, size, String(sdk - 19));
+    };
+    const w10 = new ArchiveWriter(new PassThrough().resume(), () => {}, undefined, limit(29));
+    // the device's stream holds only the header: the check must come before any data is read
+    const err = await w10.addTree(PKG, 'ce', Readable.from([header('./files/huge.bin')])).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 'FileTooLargeForAndroid' });
+    expect((err as Error).message).toContain(`apps/${PKG}/ce/files/huge.bin is ${big} bytes`);
+    const w11 = new ArchiveWriter(new PassThrough().resume(), () => {}, undefined, limit(30));
+    await expect(w11.addTree(PKG, 'ce', Readable.from([header('./files/huge.bin')]))).rejects.toThrow(/truncated/);
+  });
+
+  it('refuse the restore onto an Android 10 phone in the verify pass, before reading the file', async () => {
+    const store = new FsObjectStore(mkdtempSync(join(tmpdir(), 'rules-store-')));
+    const m = manifestSchema.parse(manifest());
+    const body = (text: string) => [Buffer.from(text), Buffer.alloc(512 - text.length)];
+    const json = JSON.stringify(m);
+    const tar = Buffer.concat([
+      encodeHeader({ ...file('cloudphone-backup.json'), size: json.length }),
+      ...[Buffer.from(json), Buffer.alloc(padding(json.length))],
+      encodeHeader({ ...file(`apps/${PKG}/apk/base.apk`), size: 5 }),
+      ...body('apk!!'),
+      encodeHeader({ ...file(`${ce}/`), type: 'directory', size: 0 }),
+      header(`${ce}/huge.bin`),
+      Buffer.alloc(4096), // the rest of the 3 GiB never comes
+    ]);
+    const object = spawnSync('zstd', ['-q', '-c'], { input: tar }).stdout;
+    await store.put('bucket', 'k', Readable.from([object]));
+    const sha256 = createHash('sha256').update(object).digest('hex');
+    const sidecar = { manifest: m, size: object.length, sha256, dataBytes: 5 };
+    const target = (sdk: number) => ({ sdk, androidVersion: String(sdk - 19) });
+    const verify = (sdk: number) =>
+      verifyArchive(
+        store,
+        { bucket: 'bucket', key: 'k' },
+        sidecar,
+        target(sdk),
+        () => {},
+        new AbortController().signal,
+      );
+    const e29 = await verify(29).catch((e: Error) => e);
+    expect(e29, String(e29)).toMatchObject({ code: 'FileTooLargeForAndroid' });
+    // Android 11 can take it; this archive then fails for what it is: truncated
+    await expect(verify(30)).rejects.toMatchObject({ code: 'BackupFileCorrupted' });
+  });
+});
+
+const file = (path: string) => ({
+  path,
+  type: 'file' as const,
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  mtime: 0,
+  linkpath: '',
 });

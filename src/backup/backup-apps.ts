@@ -1,4 +1,5 @@
 import { DATA_PARTS, type DataPart } from '../android/layout.ts';
+import { maxTarFileSize } from '../android/releases.ts';
 import { signerDigestFromTail } from '../apk/signing-block.ts';
 import type { Device, PackageInfo } from '../devices/device.ts';
 import { ERRORS } from '../errors.ts';
@@ -99,12 +100,17 @@ export async function backupApps(
     ctx.progress(done, Math.max(total, done));
   };
   const warnings: string[] = [];
-  const stored = await storeArchive(store, job.bucket, job.key, ctx.signal, onBytes, async (w: ArchiveWriter) => {
+  const limit = maxTarFileSize(job.instance.sdk);
+  const checkFile = (path: string, size: number) => {
+    if (size > limit) throw ERRORS.fileTooLarge(path, size, job.instance.androidVersion);
+  };
+  const build = async (w: ArchiveWriter) => {
     await w.writeManifest(manifest);
     for (const [i, info] of infos.entries()) {
       await copyApp(device, w, info, apps[i] as AppManifest, { ...job, signal: ctx.signal, warnings });
     }
-  });
+  };
+  const stored = await storeArchive(store, job.bucket, job.key, ctx.signal, onBytes, build, checkFile);
   ctx.progress(done, done); // the total was du's estimate; what was read is the truth
   try {
     await writeSidecar(store, job.bucket, job.key, { manifest, ...stored, dataBytes: done });

@@ -36,7 +36,7 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
     done += n;
     ctx.progress(done, Math.max(total, done));
   };
-  await verifyArchive(store, job, sidecar, tick, ctx.signal);
+  await verifyArchive(store, job, sidecar, job.target, tick, ctx.signal);
   const run: RestoreRun = {
     device,
     instanceId: job.target.id,

@@ -16,6 +16,7 @@ export async function storeArchive(
   outer: AbortSignal,
   onBytes: (n: number) => void,
   build: (w: ArchiveWriter) => Promise<void>,
+  checkFile?: (path: string, size: number) => void,
 ): Promise<{ size: number; sha256: string }> {
   const z = zstdCompress();
   const tap = digestTap();
@@ -31,7 +32,7 @@ export async function storeArchive(
   });
   put.catch(() => {}); // awaited below; this only keeps an early failure from being unhandled
   try {
-    const w = new ArchiveWriter(z.input, onBytes, signal);
+    const w = new ArchiveWriter(z.input, onBytes, signal, checkFile);
     await build(w);
     await w.finish();
     // a store that failed stops reading, so zstd may never exit on its own: stop waiting then

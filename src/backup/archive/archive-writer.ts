@@ -17,6 +17,8 @@ export class ArchiveWriter {
     private readonly out: Writable,
     private readonly onBytes: (n: number) => void = () => {},
     private readonly signal?: AbortSignal,
+    /** refuses (throws for) a file entry the restore could not extract, e.g. one too large for the phone's tar */
+    private readonly checkFile: (path: string, size: number) => void = () => {},
   ) {}
 
   async writeManifest(manifest: Manifest): Promise<void> {
@@ -30,6 +32,7 @@ export class ArchiveWriter {
     meta: Omit<TarHeader, 'path' | 'type' | 'linkpath'>,
     source: AsyncIterable<Buffer> | Iterable<Buffer>,
   ) {
+    this.checkFile(path, meta.size);
     await this.write(encodeHeader({ ...meta, path, type: 'file', linkpath: '' }));
     const hash = createHash('sha256');
     let seen = 0;
@@ -63,6 +66,7 @@ export class ArchiveWriter {
         if (skipping) continue;
         const h = ev.header;
         path = root + rel + (h.type === 'directory' && rel ? '/' : '');
+        if (h.type === 'file') this.checkFile(path, h.size);
         const linkpath = h.type === 'hardlink' ? root + relativeName(h.linkpath) : h.linkpath;
         await this.write(encodeHeader({ ...h, path, linkpath, size: h.type === 'file' ? h.size : 0 }));
         hash = h.type === 'file' ? createHash('sha256') : null;

@@ -1,3 +1,4 @@
+import { maxTarFileSize } from '../../android/releases.ts';
 import { ERRORS } from '../../errors.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { readArchive } from '../archive/archive-reader.ts';
@@ -12,9 +13,11 @@ export async function verifyArchive(
   store: ObjectStore,
   object: { bucket: string; key: string },
   sidecar: Sidecar,
+  target: { sdk: number; androidVersion: string },
   tick: (n: number) => void,
   signal: AbortSignal,
 ): Promise<void> {
+  const limit = maxTarFileSize(target.sdk);
   const expected = sidecar.manifest.apps.flatMap((a) => [
     ...a.apks.map((k) => `${a.package}/apk/${k.name}`),
     ...a.parts.map((p) => `${a.package}/${p}`),
@@ -26,7 +29,10 @@ export async function verifyArchive(
     }
     if (ev.kind === 'data') tick(ev.chunk.length);
     if (ev.kind === 'entry') {
-      const { pkg, part, rel } = ev.entry;
+      const { pkg, part, rel, header } = ev.entry;
+      if (header.type === 'file' && header.size > limit) {
+        throw ERRORS.fileTooLarge(header.path, header.size, target.androidVersion);
+      }
       const group = part === 'apk' ? `${pkg}/apk/${rel}` : `${pkg}/${part}`;
       if (groups.at(-1) !== group) {
         if (part !== 'apk' && rel !== '') throw ERRORS.corruptBackup(`${group} does not start with its folder`);
