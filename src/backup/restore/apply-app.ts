@@ -37,10 +37,16 @@ async function install(run: RestoreRun, staged: StagedApp, existing: PackageInfo
     await device.install(staged.apks, { installer, signal });
   } catch (err) {
     if (!(err instanceof InstallFailed) || !existing || !REPLACE_CODES.has(err.failureCode)) throw err;
+    // uninstalling for user 0 would not help when the package stays, as it is, on the system
+    // image or for other users: pm would refuse the install again
     const others = existing.installedUsers.filter((u) => u !== 0);
-    if (others.length > 0) {
-      // uninstalling for user 0 would not help: the package stays, as it is, for the others
-      const msg = `${app.package} cannot replace the copy on the target (${err.failureCode}), which users ${others.join(', ')} also have; nothing was changed`;
+    const kept = existing.system
+      ? 'is on the system image'
+      : others.length
+        ? `is installed for users ${others.join(', ')} too`
+        : '';
+    if (kept) {
+      const msg = `${app.package} cannot replace the copy on the target (${err.failureCode}), which ${kept}; nothing was changed`;
       throw ERRORS.deviceCommandFailed(run.instanceId, msg);
     }
     // the only step of a restore that changes the target before the new copy is in: after it, a
