@@ -11,6 +11,13 @@
 #   notes-v1-only.apk     versionCode 3, key A, JAR signature only (no APK Signing Block)
 #   gallery-base.apk      com.example.gallery 7 "2.0", base of a split set (isSplitRequired), CAMERA + READ_EXTERNAL_STORAGE
 #   gallery-config.xxhdpi.apk  its config split "config.xxhdpi", APK Signature Scheme v2 only
+#   launcher.apk          com.example.launcher 1 "1.0", a HOME activity (the emulated phone's system
+#                         image puts it in /system/app/Launcher/Launcher.apk), ACCESS_FINE_LOCATION, key A
+#   launcher-v2.apk       its update, versionCode 2 "2.0", key A
+#   sync.apk              com.example.sync 5 "5.0", android:sharedUserId="com.example.shared", INTERNET + CAMERA
+#                         + READ_CONTACTS, key A
+#   sync-plugin.apk       com.example.sync.plugin 1 "1.0", the same sharedUserId, ACCESS_FINE_LOCATION, key A
+#   sync-plugin-other-key.apk  the plugin signed with key B (refused: the shared user is signed with key A)
 set -eu
 
 out=$(cd "$(dirname "$0")/.." && pwd)/fixtures/apks
@@ -34,6 +41,21 @@ app() {
 "; done
   splitattr=
   [ "$split" = - ] || splitattr=" split=\"$split\""
+  # SHARED_UID=<id> adds android:sharedUserId; HOME=1 adds an activity answering the HOME intent
+  [ -z "${SHARED_UID:-}" ] || splitattr="$splitattr
+    android:sharedUserId=\"$SHARED_UID\""
+  home=
+  [ -z "${HOME_ACTIVITY:-}" ] || home='
+        <activity android:name=".Home" android:exported="true">
+            <intent-filter>
+                <action android:name="android.intent.action.MAIN"/>
+                <category android:name="android.intent.category.HOME"/>
+                <category android:name="android.intent.category.DEFAULT"/>
+            </intent-filter>
+        </activity>
+    '
+  app_close='/>'
+  [ -z "$home" ] || app_close=">$home</application>"
   cat >"$dir/AndroidManifest.xml" <<XML
 <?xml version="1.0" encoding="utf-8"?>
 <manifest xmlns:android="http://schemas.android.com/apk/res/android"
@@ -42,7 +64,7 @@ app() {
     android:versionName="$name"
     android:isSplitRequired="$required">
     <uses-sdk android:minSdkVersion="24" android:targetSdkVersion="29"/>
-$perms    <application android:label="@string/app_name" android:hasCode="false" android:allowBackup="true"/>
+$perms    <application android:label="@string/app_name" android:hasCode="false" android:allowBackup="true"$app_close
 </manifest>
 XML
   echo "<resources><string name=\"app_name\">$pkg</string></resources>" >"$dir/res/values/strings.xml"
@@ -72,6 +94,11 @@ app notes4 com.example.notes 4 1.3.0 - false \
 app gallery com.example.gallery 7 2.0 - true \
   android.permission.CAMERA android.permission.READ_EXTERNAL_STORAGE android.permission.INTERNET
 app gallery-xxhdpi com.example.gallery 7 2.0 config.xxhdpi false
+HOME_ACTIVITY=1 app launcher com.example.launcher 1 1.0 - false android.permission.ACCESS_FINE_LOCATION
+HOME_ACTIVITY=1 app launcher2 com.example.launcher 2 2.0 - false android.permission.ACCESS_FINE_LOCATION
+SHARED_UID=com.example.shared app sync com.example.sync 5 5.0 - false \
+  android.permission.INTERNET android.permission.CAMERA android.permission.READ_CONTACTS
+SHARED_UID=com.example.shared app plugin com.example.sync.plugin 1 1.0 - false android.permission.ACCESS_FINE_LOCATION
 
 mkdir -p "$out"
 sign notes keya notes.apk
@@ -80,4 +107,9 @@ sign notes keyb notes-other-key.apk
 sign notes keya notes-v1-only.apk --v2-signing-enabled false --v3-signing-enabled false
 sign gallery keya gallery-base.apk
 sign gallery-xxhdpi keya gallery-config.xxhdpi.apk --v3-signing-enabled false
+sign launcher keya launcher.apk
+sign launcher2 keya launcher-v2.apk
+sign sync keya sync.apk
+sign plugin keya sync-plugin.apk
+sign plugin keyb sync-plugin-other-key.apk
 ls -l "$out"

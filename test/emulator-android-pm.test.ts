@@ -2,8 +2,13 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Phone, startPhone } from '../src/emulator/android/phone.ts';
+import type { Phone } from '../src/emulator/android/phone.ts';
 import { shell } from '../src/emulator/android/testing.ts';
+import { startPhoneAs } from '../src/emulator/android/testing-release.ts';
+
+// The package manager through the phone's real shell, on Android 12 (the per-release differences
+// have their own tests, test/emulator-packages-*.test.ts). Every phone has one system app, the
+// launcher com.example.launcher in /system/app, scanned first: it holds appId 10000.
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'apks');
 const APKS = ['notes.apk', 'notes-v4.apk', 'notes-other-key.apk', 'gallery-base.apk', 'gallery-config.xxhdpi.apk'];
@@ -16,7 +21,7 @@ let phone: Phone;
 
 async function restart(): Promise<void> {
   await phone.close();
-  phone = await startPhone(root);
+  phone = await startPhoneAs(root, 12);
 }
 
 const sh = (command: string, input?: Buffer | string) => shell(phone, command, input);
@@ -25,7 +30,7 @@ const stat = async (p: string) => (await sh(`stat -c "%u %g %a" ${p}`)).stdout.t
 beforeAll(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'phone-pm-'));
   root = path.join(dir, 'root');
-  phone = await startPhone(root);
+  phone = await startPhoneAs(root, 12);
   for (const apk of APKS) await fsp.copyFile(path.join(FIXTURES, apk), path.join(phone.root, 'data/local/tmp', apk));
 });
 afterAll(async () => {
@@ -65,14 +70,15 @@ describe('install sessions', () => {
       await sh(`cmp ${codePath}/base.apk ${tmp('gallery-base.apk')} && stat -c "%u %g %a" ${codePath}/base.apk`),
     ).toMatchObject({ stdout: '1000 1000 644\n' });
     expect((await sh('pm list packages -f -U')).stdout).toBe(
-      `package:${codePath}/base.apk=com.example.gallery uid:10000\n`,
+      `package:${codePath}/base.apk=com.example.gallery uid:10001\n` +
+        'package:/system/app/Launcher/Launcher.apk=com.example.launcher uid:10000\n',
     );
     expect((await sh('cmd package path com.example.gallery')).stdout).toBe(paths.stdout);
 
     const dump = (await sh('dumpsys package com.example.gallery')).stdout;
     expect(dump).toContain('Packages:\n  Package [com.example.gallery] (');
     for (const line of [
-      'userId=10000',
+      'userId=10001',
       `codePath=${codePath}`,
       'versionCode=7 minSdk=24 targetSdk=29',
       'versionName=2.0',
@@ -83,10 +89,13 @@ describe('install sessions', () => {
     ]) {
       expect(dump).toContain(line);
     }
-    expect(await stat('/data/user/0/com.example.gallery')).toBe('10000 10000 700');
-    expect(await stat('/data/user_de/0/com.example.gallery')).toBe('10000 10000 700');
-    expect(await stat('/data/user/0/com.example.gallery/cache')).toBe('10000 20000 2771');
-    expect(await stat('/data/user/0/com.example.gallery/code_cache')).toBe('10000 20000 2771');
+    expect(await stat('/data/user/0/com.example.gallery')).toBe('10001 10001 700');
+    expect(await stat('/data/user_de/0/com.example.gallery')).toBe('10001 10001 700');
+    expect(await stat('/data/user/0/com.example.gallery/cache')).toBe('10001 20001 2771');
+    expect(await stat('/data/user/0/com.example.gallery/code_cache')).toBe('10001 20001 2771');
+    // installSession creates with --user 0: the work profile (user 10) does not get it
+    expect((await sh('ls -d /data/user/10/com.example.gallery')).code).not.toBe(0);
+    expect((await sh('pm list packages --user 10 gallery')).stdout).toBe('');
     expect((await sh('ls /data/app')).stdout).not.toMatch(/vmdl/);
   });
 
@@ -182,8 +191,12 @@ describe('updates', () => {
     expect(await sh(`pm install -r -d ${tmp('notes.apk')}`)).toMatchObject({ stdout: 'Success\n', code: 0 });
     const dump = (await sh('dumpsys package com.example.notes')).stdout;
     expect(dump).toContain('versionCode=3 ');
-    expect(dump).toContain('userId=10001');
+    expect(dump).toContain('userId=10002');
     expect((await sh('ls /data/app | wc -l')).stdout.trim()).toBe('2');
+    // pm install without --user installs for every user (INSTALL_ALL_USERS), with per-user uids
+    expect(await stat('/data/user/10/com.example.notes')).toBe('1010002 1010002 700');
+    expect(await stat('/data/user_de/10/com.example.notes/cache')).toBe('1010002 1020002 2771');
+    expect((await sh('pm list packages -U --user 10 notes')).stdout).toBe('package:com.example.notes uid:1010002\n');
   });
 });
 
@@ -194,8 +207,9 @@ describe('permissions, suspend, force-stop', () => {
       stderr: '',
       code: 0,
     });
-    expect((await sh('dumpsys package com.example.notes')).stdout).toMatch(
-      / {8}android\.permission\.CAMERA: granted=true/,
+    // pm grant sets no flag of its own: the permission keeps the ones it had (USER_SENSITIVE_*)
+    expect((await sh('dumpsys package com.example.notes')).stdout).toContain(
+      '\n        android.permission.CAMERA: granted=true, flags=[ USER_SENSITIVE_WHEN_GRANTED|USER_SENSITIVE_WHEN_DENIED]\n',
     );
     const failures: [string, string][] = [
       [
@@ -210,15 +224,17 @@ describe('permissions, suspend, force-stop', () => {
         'com.example.notes android.permission.NO_SUCH',
         'java.lang.IllegalArgumentException: Unknown permission: android.permission.NO_SUCH',
       ],
-      ['com.nope android.permission.CAMERA', 'java.lang.IllegalArgumentException: Unknown package: com.nope'],
     ];
     for (const [args, message] of failures) {
+      // BasicShellCommandHandler.exec prints an empty line first
       expect(await sh(`pm grant ${args}`)).toEqual({
         stdout: '',
-        stderr: `Exception occurred while executing 'grant':\n${message}\n`,
+        stderr: `\nException occurred while executing 'grant':\n${message}\n`,
         code: 255,
       });
     }
+    // an unknown package is only logged (Log.e "Unknown package") on every release 10-14
+    expect(await sh('pm grant com.nope android.permission.CAMERA')).toEqual({ stdout: '', stderr: '', code: 0 });
     expect((await sh('pm revoke com.example.notes android.permission.CAMERA')).code).toBe(0);
     expect((await sh('dumpsys package com.example.notes')).stdout).toMatch(
       /android\.permission\.CAMERA: granted=false/,
@@ -251,14 +267,17 @@ describe('permissions, suspend, force-stop', () => {
     });
     expect(await sh('pm frobnicate')).toEqual({ stdout: '', stderr: 'Unknown command: frobnicate\n', code: 255 });
     expect(await sh('pm path com.nope')).toEqual({ stdout: '', stderr: '', code: 1 });
-    expect((await sh('pm list packages --user 10')).code).toBe(1);
+    // getInstalledPackages answers an empty list for a user that does not exist
+    expect(await sh('pm list packages --user 11')).toEqual({ stdout: '', stderr: '', code: 0 });
   });
 });
 
 describe('persistence and uninstall', () => {
   it('keeps packages, uids, grants and the suspended flag across restarts', async () => {
     const before = (await sh('pm list packages -U')).stdout;
-    expect(before).toBe('package:com.example.gallery uid:10000\npackage:com.example.notes uid:10001\n');
+    expect(before).toBe(
+      'package:com.example.gallery uid:10001\npackage:com.example.launcher uid:10000\npackage:com.example.notes uid:10002\n',
+    );
     const pathBefore = (await sh('pm path com.example.notes')).stdout;
     await restart();
     expect((await sh('pm list packages -U')).stdout).toBe(before);
@@ -266,7 +285,8 @@ describe('persistence and uninstall', () => {
     const dump = (await sh('dumpsys package com.example.notes')).stdout;
     expect(dump).toMatch(/suspended=true/);
     expect(dump).toMatch(/android\.permission\.READ_CONTACTS: granted=true/);
-    expect((await sh('ls -l /data/user/0')).stdout).toMatch(/u0_a1 +u0_a1 .* com\.example\.notes/);
+    expect((await sh('ls -l /data/user/0')).stdout).toMatch(/u0_a2 +u0_a2 .* com\.example\.notes/);
+    expect((await sh('ls -l /data/user/10')).stdout).toMatch(/u10_a2 +u10_a2 .* com\.example\.notes/);
   });
 
   it('uninstall removes code and every data folder; uids are never reused', async () => {
@@ -280,6 +300,7 @@ describe('persistence and uninstall', () => {
     for (const p of [
       codePath,
       '/data/user/0/com.example.gallery',
+      '/data/user/10/com.example.gallery',
       '/data/user_de/0/com.example.gallery',
       '/data/media/0/Android/data/com.example.gallery',
       '/data/media/0/Android/obb/com.example.gallery',
@@ -291,16 +312,30 @@ describe('persistence and uninstall', () => {
       code: 1,
     });
     expect(await installSession(['gallery-base.apk', 'gallery-config.xxhdpi.apk'])).toMatchObject({ code: 0 });
-    expect((await sh('pm list packages -U gallery')).stdout).toBe('package:com.example.gallery uid:10002\n');
+    expect((await sh('pm list packages -U gallery')).stdout).toBe('package:com.example.gallery uid:10003\n');
   });
 
-  it('uninstall -k keeps the data and the uid for a reinstall', async () => {
+  it('uninstall -k --user 0 uninstalls for user 0 only, keeping its data; the work profile keeps the app', async () => {
     await sh('echo kept > /data/user/0/com.example.notes/note.txt');
     expect((await sh('pm uninstall -k --user 0 com.example.notes')).stdout).toBe('Success\n');
     expect((await sh('pm path com.example.notes')).code).toBe(1);
-    expect((await sh('pm list packages -u -U notes')).stdout).toBe('package:com.example.notes uid:10001\n');
+    expect((await sh('pm path --user 10 com.example.notes')).stdout).toMatch(/^package:\/data\/app\/.*\/base\.apk\n$/);
+    expect((await sh('pm list packages -U notes')).stdout).toBe('');
+    expect((await sh('pm list packages -u -U notes')).stdout).toBe('package:com.example.notes uid:10002\n');
+    expect((await sh('pm uninstall --user 0 com.example.notes')).stdout).toBe('Failure [not installed for 0]\n');
     expect((await sh('cat /data/user/0/com.example.notes/note.txt')).stdout).toBe('kept\n');
     expect((await sh(`pm install ${tmp('notes.apk')}`)).stdout).toBe('Success\n');
-    expect((await sh('pm list packages -U notes')).stdout).toBe('package:com.example.notes uid:10001\n');
+    expect((await sh('pm list packages -U notes')).stdout).toBe('package:com.example.notes uid:10002\n');
+    expect((await sh('cat /data/user/0/com.example.notes/note.txt')).stdout).toBe('kept\n');
+  });
+
+  it("uninstall -k for every user keeps everyone's data and the uid for a reinstall", async () => {
+    expect((await sh('pm uninstall -k com.example.notes')).stdout).toBe('Success\n');
+    expect((await sh('pm path --user 10 com.example.notes')).code).toBe(1);
+    expect((await sh('ls /data/app')).stdout).not.toMatch(/notes/);
+    expect((await sh('pm list packages -u -U --user 10 notes')).stdout).toBe('package:com.example.notes uid:1010002\n');
+    expect((await sh('cat /data/user/0/com.example.notes/note.txt')).stdout).toBe('kept\n');
+    expect((await sh(`pm install ${tmp('notes.apk')}`)).stdout).toBe('Success\n');
+    expect((await sh('pm list packages -U notes')).stdout).toBe('package:com.example.notes uid:10002\n');
   });
 });

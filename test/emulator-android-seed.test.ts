@@ -3,8 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Phone, startPhone } from '../src/emulator/android/phone.ts';
+import type { Phone } from '../src/emulator/android/phone.ts';
 import { shell } from '../src/emulator/android/testing.ts';
+import { startPhoneAs } from '../src/emulator/android/testing-release.ts';
+
+// The seed apps on an Android 12 phone (FUSE external storage). The system image's launcher
+// (appId 10000) is scanned before the seed apps are installed.
 
 let dir: string;
 let root: string;
@@ -15,7 +19,7 @@ const NOTES = '/data/user/0/com.example.notes';
 beforeAll(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'phone-seed-'));
   root = path.join(dir, 'root');
-  phone = await startPhone(root, { seedApps: true });
+  phone = await startPhoneAs(root, 12, { seedApps: true });
 });
 afterAll(async () => {
   await phone?.close();
@@ -25,12 +29,35 @@ afterAll(async () => {
 describe('seed apps', () => {
   it('installs the sample apps through the package manager, with a runtime grant', async () => {
     expect((await sh('pm list packages -U')).stdout).toBe(
-      'package:com.example.gallery uid:10001\npackage:com.example.notes uid:10000\n',
+      [
+        'package:com.example.gallery uid:10002',
+        'package:com.example.launcher uid:10000',
+        'package:com.example.notes uid:10001',
+        'package:com.example.sync uid:10003',
+        'package:com.example.sync.plugin uid:10003',
+        '',
+      ].join('\n'),
     );
+    expect((await sh('pm list packages -3 -U --user 10 notes')).stdout).toBe('package:com.example.notes uid:1010001\n');
     expect((await sh('pm path com.example.gallery')).stdout).toMatch(/base\.apk\n.*split_config\.xxhdpi\.apk\n$/);
     const dump = (await sh('dumpsys package com.example.notes')).stdout;
     expect(dump).toMatch(/android\.permission\.CAMERA: granted=true/);
     expect(dump).toMatch(/android\.permission\.READ_CONTACTS: granted=false/);
+  });
+
+  it('has a shared-UID pair whose grants live on the shared user, one of them suspended by another party', async () => {
+    const dump = (await sh('dumpsys package com.example.sync.plugin')).stdout;
+    expect(dump).toContain('    sharedUser=SharedUserSetting{');
+    expect(dump).toContain(
+      '    Suspend params:\n      suspendingPackage=com.google.android.apps.wellbeing dialogInfo=null\n',
+    );
+    const shared = dump.slice(dump.indexOf('\nShared users:\n'));
+    expect(shared).toContain(
+      '        android.permission.READ_CONTACTS: granted=true, flags=[ POLICY_FIXED|USER_SENSITIVE_WHEN_GRANTED|USER_SENSITIVE_WHEN_DENIED]\n',
+    );
+    expect(shared).toContain(
+      '        android.permission.CAMERA: granted=true, flags=[ USER_SET|USER_SENSITIVE_WHEN_GRANTED|USER_SENSITIVE_WHEN_DENIED]\n',
+    );
   });
 
   it('fills CE, DE, external, OBB and cache with owners, modes, links and old mtimes', async () => {
@@ -48,14 +75,14 @@ describe('seed apps', () => {
     expect(r.stderr).toBe('');
     const lines = r.stdout.trim().split('\n');
     expect(lines.slice(0, 8)).toEqual([
-      'files 10000 10000 771',
-      'files/empty 10000 10000 771',
-      'files/notes/2023/03/pi-day.txt 10000 10000 600',
-      'files/notes/2023/03/remaining.md 10000 10000 640',
-      'files/run.sh 10000 10000 755',
-      'databases/notes.db 10000 10000 660',
-      'cache/thumbnail.tmp 10000 20000 600',
-      'code_cache/startup.prof 10000 20000 600',
+      'files 10001 10001 771',
+      'files/empty 10001 10001 771',
+      'files/notes/2023/03/pi-day.txt 10001 10001 600',
+      'files/notes/2023/03/remaining.md 10001 10001 640',
+      'files/run.sh 10001 10001 755',
+      'databases/notes.db 10001 10001 660',
+      'cache/thumbnail.tmp 10001 20001 600',
+      'code_cache/startup.prof 10001 20001 600',
     ]);
     expect(lines.slice(8, 10)).toEqual(['notes/2023/03/pi-day.txt', 'Buy pie.']);
     expect(lines.slice(10, 12).map(Number)).toEqual([
@@ -64,11 +91,17 @@ describe('seed apps', () => {
     ]);
     expect(Number(lines[12])).toBeGreaterThan(10 * 1024 * 1024);
     expect(lines[13]).toBe('0');
+    // FUSE (11+): the app's own uid, the folder's gid ext_data_rw (1078) / ext_obb_rw (1079) by setgid
     expect(lines.slice(14)).toEqual([
-      '/data/user_de/0/com.example.notes/files/boot-state.txt 10000 10000 600',
-      '/data/media/0/Android/data/com.example.notes/files/exports/export-1.csv 10000 1023 660',
-      '/data/media/0/Android/obb/com.example.notes/main.1.com.example.notes.obb 10000 1023 660',
+      '/data/user_de/0/com.example.notes/files/boot-state.txt 10001 10001 600',
+      '/data/media/0/Android/data/com.example.notes/files/exports/export-1.csv 10001 1078 660',
+      '/data/media/0/Android/obb/com.example.notes/main.1.com.example.notes.obb 10001 1079 660',
     ]);
+    expect((await sh('stat -c "%u %g %a" /data/media/0/Android/data/com.example.notes')).stdout).toBe(
+      '10001 1078 2770\n',
+    );
+    expect((await sh('cat /data/user/10/com.example.notes/files/work-profile.txt')).stdout).toBe('work profile data\n');
+    expect((await sh('ls /data/user/10/com.example.notes/files')).stdout).toBe('work-profile.txt\n');
   });
 
   it('writes a real SQLite database', () => {
@@ -85,7 +118,7 @@ describe('seed apps', () => {
     const before = await fsp.stat(blob);
     const list = (await sh('pm list packages -U')).stdout;
     await phone.close();
-    phone = await startPhone(root, { seedApps: true });
+    phone = await startPhoneAs(root, 12, { seedApps: true });
     expect((await sh('pm list packages -U')).stdout).toBe(list);
     const after = await fsp.stat(blob);
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);

@@ -1,6 +1,8 @@
+import { appIdOf, cacheGidOf, userOf } from './users.ts';
+
 // Android ids (system/core/libcutils/include/private/android_filesystem_config.h). bionic
 // computes the names; the host's libc behind toybox reads /etc/passwd and /etc/group instead,
-// so those files list them and the apps' u0_aN / u0_aN_cache names, for `ls -l` and `id`.
+// so those files list them and the apps' uN_aM / uN_aM_cache names (every user), for `ls -l` and `id`.
 
 export const AID = {
   root: 0,
@@ -36,13 +38,16 @@ const SYSTEM_IDS: [string, number][] = [
   ['nobody', 9999],
 ];
 
-export const cacheGid = (uid: number) => uid - AID.appStart + AID.cacheGidStart;
+/** installd's cache gid for an app uid of any user (multiuser_get_cache_gid) */
+export const cacheGid = (uid: number) => cacheGidOf(userOf(uid), appIdOf(uid));
 
+/** bionic's names: u<user>_a<appId - 10000>, and <that>_cache for the cache gid */
 export function accountFiles(appUids: number[]): { passwd: string; group: string } {
   const users: [string, number][] = [...SYSTEM_IDS];
   const groups: [string, number][] = [...SYSTEM_IDS];
-  for (const uid of [...appUids].sort((a, b) => a - b)) {
-    const name = `u0_a${uid - AID.appStart}`;
+  for (const uid of [...new Set(appUids)].sort((a, b) => a - b)) {
+    if (appIdOf(uid) < AID.appStart) continue;
+    const name = `u${userOf(uid)}_a${appIdOf(uid) - AID.appStart}`;
     users.push([name, uid]);
     groups.push([name, uid], [`${name}_cache`, cacheGid(uid)]);
   }

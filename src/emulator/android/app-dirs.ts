@@ -1,29 +1,113 @@
-import { AID, cacheGid } from './accounts.ts';
+import { promises as fsp } from 'node:fs';
+import { AID } from './accounts.ts';
+import type { AndroidProfile } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
 
-// An app's per-user folders for user 0, as installd makes them: CE and DE data owned by the app
-// (0700), each with cache and code_cache in the cache gid (02771). External and OBB folders are
-// not made at install (the app makes them on first use) but go away on uninstall.
+// An app's folders for one user, as installd and vold make them. CE and DE data: owned by the
+// app's uid for that user, 0700, with cache and code_cache in the cache gid, 02771
+// (InstalledNativeService::createAppData). External data, OBB and media under /data/media/<user>:
+// not made at install (the app or vold makes them on first use) but removed on uninstall.
 
-export const ceDir = (pkg: string) => `/data/user/0/${pkg}`;
-export const deDir = (pkg: string) => `/data/user_de/0/${pkg}`;
-export const externalDir = (pkg: string) => `/data/media/0/Android/data/${pkg}`;
-export const obbDir = (pkg: string) => `/data/media/0/Android/obb/${pkg}`;
+export const ceDir = (user: number, pkg: string) => `/data/user/${user}/${pkg}`;
+export const deDir = (user: number, pkg: string) => `/data/user_de/${user}/${pkg}`;
+export const externalDir = (user: number, pkg: string) => `/data/media/${user}/Android/data/${pkg}`;
+export const obbDir = (user: number, pkg: string) => `/data/media/${user}/Android/obb/${pkg}`;
+export const mediaDir = (user: number, pkg: string) => `/data/media/${user}/Android/media/${pkg}`;
 
-export async function createAppDirs(phone: PhoneRoot, pkg: string, uid: number): Promise<void> {
-  for (const dir of [ceDir(pkg), deDir(pkg)]) {
-    await phone.ensureDir(dir, uid, uid, 0o700);
-    await phone.ensureDir(`${dir}/cache`, uid, cacheGid(uid), 0o2771);
-    await phone.ensureDir(`${dir}/code_cache`, uid, cacheGid(uid), 0o2771);
+export type ExternalKind = 'data' | 'obb' | 'media';
+
+export interface Owner {
+  uid: number;
+  gid: number;
+  /** mode of folders; files are made by whoever writes them */
+  mode: number;
+}
+
+/**
+ * Owner of a per-app external folder. 11+ (FUSE, vold Utils.cpp PrepareAppDirFromRoot, LineageOS
+ * android_system_vold@f81d91f9 l.301-360): Android/data/<pkg> uid:ext_data_rw, Android/obb/<pkg>
+ * uid:ext_obb_rw, Android/media/<pkg> uid:media_rw, all 02770. 10 (sdcardfs): the lower
+ * filesystem holds only what sdcardfs writes, as media_rw:media_rw with folders forced to 0775
+ * (fs/sdcardfs/inode.c sdcardfs_mkdir; from memory of the kernel source, not re-read here).
+ */
+export function externalOwner(profile: AndroidProfile, kind: ExternalKind, uid: number): Owner {
+  if (profile.externalStorage === 'sdcardfs') return { uid: AID.mediaRw, gid: AID.mediaRw, mode: 0o775 };
+  const gid = kind === 'data' ? AID.extDataRw : kind === 'obb' ? AID.extObbRw : AID.mediaRw;
+  return { uid, gid, mode: 0o2770 };
+}
+
+/** a file an app writes into its external folder: its uid and the folder's gid (setgid) on FUSE; media_rw 0664 on sdcardfs */
+export function externalFileOwner(profile: AndroidProfile, kind: ExternalKind, uid: number, mode: number): Owner {
+  const dir = externalOwner(profile, kind, uid);
+  return profile.externalStorage === 'sdcardfs' ? { ...dir, mode: 0o664 } : { ...dir, mode };
+}
+
+/**
+ * A user's storage roots: /data/user/<n> and /data/user_de/<n> (system 0771, as for user 0), and
+ * /data/media/<n> with its Android/ folders as the profile has them (profile.mediaUserMode and
+ * profile.androidDirs: vold PrepareAndroidDirs on 11+, sdcardfs on 10). Folders that exist
+ * already are left as they are.
+ */
+export async function prepareUserStorage(phone: PhoneRoot, profile: AndroidProfile, user: number): Promise<void> {
+  const { android, data, obb, media } = profile.androidDirs;
+  const dirs: [string, number, number, number][] = [
+    [`/data/user/${user}`, AID.system, AID.system, 0o771],
+    [`/data/user_de/${user}`, AID.system, AID.system, 0o771],
+    [`/data/media/${user}`, AID.mediaRw, AID.mediaRw, profile.mediaUserMode],
+    [`/data/media/${user}/Android`, ...android],
+    [`/data/media/${user}/Android/data`, ...data],
+    [`/data/media/${user}/Android/obb`, ...obb],
+  ];
+  if (media) dirs.push([`/data/media/${user}/Android/media`, ...media]);
+  for (const [dir, uid, gid, mode] of dirs) {
+    const st = await fsp.lstat(await phone.resolve(dir, false)).catch(() => null);
+    if (!st?.isDirectory()) await phone.ensureDir(dir, uid, gid, mode);
   }
 }
 
-export async function removeAppDirs(phone: PhoneRoot, pkg: string): Promise<void> {
-  for (const dir of [ceDir(pkg), deDir(pkg), externalDir(pkg), obbDir(pkg)]) await phone.remove(dir);
+export async function createAppDirs(
+  phone: PhoneRoot,
+  user: number,
+  pkg: string,
+  uid: number,
+  cacheGid: number,
+): Promise<string[]> {
+  const made: string[] = [];
+  for (const dir of [ceDir(user, pkg), deDir(user, pkg)]) {
+    await phone.ensureDir(dir, uid, uid, 0o700);
+    await phone.ensureDir(`${dir}/cache`, uid, cacheGid, 0o2771);
+    await phone.ensureDir(`${dir}/code_cache`, uid, cacheGid, 0o2771);
+    made.push(dir);
+  }
+  return made;
 }
 
-/** external and OBB folders as the app would get them: its uid, group media_rw, setgid */
-export async function createExternalDirs(phone: PhoneRoot, pkg: string, uid: number): Promise<void> {
-  await phone.ensureDir(externalDir(pkg), uid, AID.mediaRw, 0o2770);
-  await phone.ensureDir(obbDir(pkg), uid, AID.mediaRw, 0o2770);
+/** installd destroyAppData with FLAG_STORAGE_CE|DE|EXTERNAL for one user */
+export async function removeAppDirs(phone: PhoneRoot, user: number, pkg: string): Promise<void> {
+  for (const dir of [
+    ceDir(user, pkg),
+    deDir(user, pkg),
+    externalDir(user, pkg),
+    obbDir(user, pkg),
+    mediaDir(user, pkg),
+  ]) {
+    await phone.remove(dir);
+  }
+}
+
+/** external data and OBB folders as vold makes them when the app first asks for them */
+export async function createExternalDirs(
+  phone: PhoneRoot,
+  profile: AndroidProfile,
+  user: number,
+  pkg: string,
+  uid: number,
+) {
+  for (const [kind, dir] of [
+    ['data', externalDir(user, pkg)],
+    ['obb', obbDir(user, pkg)],
+  ] as const) {
+    const o = externalOwner(profile, kind, uid);
+    await phone.ensureDir(dir, o.uid, o.gid, o.mode);
+  }
 }

@@ -1,4 +1,5 @@
 import { type ApkInfo, readApkInfo } from '../../apk/apk-info.ts';
+import { type ApkExtras, readApkExtras } from './apk-extras.ts';
 import type { SessionParams } from './install-session.ts';
 import type { PackageRecord } from './package-db.ts';
 
@@ -14,7 +15,7 @@ export interface StagedApk {
 }
 
 export interface InstallPlan {
-  base: ApkInfo;
+  base: ApkInfo & ApkExtras;
   /** the new APK set: final name (base.apk, split_<name>.apk) → host path of its bytes */
   apks: { name: string; hostPath: string; split: string | null }[];
 }
@@ -45,7 +46,7 @@ export async function checkInstall(
   }
   const existing = await lookup(params.inheritFrom ?? (parsed[0]?.info.packageName as string));
   if (params.inheritFrom !== null) {
-    if (!existing?.record.installed) {
+    if (!existing?.record.codeInstalled) {
       throw new InstallFailure(`INSTALL_FAILED_MISSING_SPLIT: Missing existing base package for ${params.inheritFrom}`);
     }
     const replaced = new Set(parsed.map((p) => p.info.split));
@@ -69,21 +70,28 @@ export async function checkInstall(
     }
     seen.add(info.split);
   }
-  const base = parsed.find((p) => p.info.split === null)?.info;
-  if (!base) throw new InstallFailure('INSTALL_FAILED_INVALID_APK: Full install must include a base package');
+  const baseApk = parsed.find((p) => p.info.split === null);
+  if (!baseApk) throw new InstallFailure('INSTALL_FAILED_INVALID_APK: Full install must include a base package');
+  const base = { ...baseApk.info, ...(await readApkExtras(baseApk.apk.hostPath)) };
   if (base.isSplitRequired && parsed.length === 1) {
     throw new InstallFailure(`INSTALL_FAILED_MISSING_SPLIT: Missing split for ${base.packageName}`);
   }
   if (existing) {
-    const { record } = existing;
-    if (record.signerDigest !== base.signerDigest) {
+    const { code } = existing.record;
+    if (code.signerDigest !== base.signerDigest) {
       throw new InstallFailure(
         `INSTALL_FAILED_UPDATE_INCOMPATIBLE: Package ${base.packageName} signatures do not match previously installed version; ignoring!`,
       );
     }
-    if (base.versionCode < record.versionCode && !params.allowDowngrade) {
+    if (base.versionCode < code.versionCode && !params.allowDowngrade) {
       throw new InstallFailure(
-        `INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code ${base.versionCode} is older than current ${record.versionCode}`,
+        `INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code ${base.versionCode} is older than current ${code.versionCode}`,
+      );
+    }
+    // PackageManagerService.preparePackageLI (A11 l.17679): the sharedUserId may not change
+    if (existing.record.sharedUser !== base.sharedUserId) {
+      throw new InstallFailure(
+        `INSTALL_FAILED_SHARED_USER_INCOMPATIBLE: Package ${base.packageName} tried to change user ${existing.record.sharedUser}`,
       );
     }
   }

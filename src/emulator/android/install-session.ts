@@ -17,6 +17,8 @@ export interface SessionParams {
   inheritFrom: string | null;
   /** -i <installer> */
   installer: string | null;
+  /** --user: one user, or USER_ALL (-1), PackageManagerShellCommand's default for installs */
+  user: number;
 }
 
 export class InstallSession {

@@ -1,55 +1,22 @@
 import { promises as fsp } from 'node:fs';
-import { z } from 'zod';
 import { AID } from './accounts.ts';
+import { type DbFile, dbFile, type PackageRecord, type PermissionState, packageRecord } from './package-records.ts';
 import type { PhoneRoot } from './root-path.ts';
 
-// The package database, the emulator's /data/system/packages.xml: kept as JSON in the phone's
-// own /data/system, so it lives and dies with the phone folder, and validated on load because
-// the phone's root shell can edit it.
+// The package database: JSON in the phone's own /data/system, so it lives and dies with the phone
+// folder, validated on load because the phone's root shell can edit it. Version 2 holds per-user
+// state; a version 1 file (one user, no shared users) is refused rather than guessed at.
 
-const PACKAGE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
-
-const packageRecord = z.object({
-  name: z.string().regex(PACKAGE),
-  uid: z.number().int().min(AID.appStart).max(19999),
-  /** e.g. /data/app/~~Xb3…==/com.example.notes-Qz9…== */
-  codePath: z.string().regex(/^\/data\/app\/~~[A-Za-z0-9_-]+==\/[A-Za-z0-9_.]+-[A-Za-z0-9_-]+==$/),
-  /** file names in codePath: base.apk first, then split_<name>.apk */
-  apks: z.array(z.string().regex(/^(base|split_[A-Za-z0-9_.]+)\.apk$/)),
-  splits: z.array(z.string()),
-  versionCode: z.number().int().nonnegative(),
-  versionName: z.string(),
-  minSdk: z.number().int(),
-  targetSdk: z.number().int(),
-  signerDigest: z.string().regex(/^[0-9a-f]{64}$/),
-  signatureScheme: z.number().int().min(1).max(3),
-  requestedPermissions: z.array(z.string()),
-  grantedPermissions: z.array(z.string()),
-  installer: z.string().nullable(),
-  firstInstallTime: z.number(),
-  lastUpdateTime: z.number(),
-  /** false after `pm uninstall -k`: code gone, data and uid kept for a reinstall */
-  installed: z.boolean(),
-  suspended: z.boolean(),
-  stopped: z.boolean(),
-});
-
-const dbFile = z.object({
-  version: z.literal(1),
-  /** uids are never reused on one phone */
-  nextAppId: z.number().int().min(0),
-  packages: z.array(packageRecord),
-});
-
-export type PackageRecord = z.infer<typeof packageRecord>;
+export type { PackageRecord } from './package-records.ts';
 
 const DB_PATH = '/data/system/packages.json';
+
+export class PackageDbError extends Error {}
 
 export class PackageDb {
   private constructor(
     private readonly phone: PhoneRoot,
-    private nextAppId: number,
-    private readonly packages: Map<string, PackageRecord>,
+    private readonly data: DbFile,
   ) {}
 
   static async load(phone: PhoneRoot): Promise<PackageDb> {
@@ -58,38 +25,78 @@ export class PackageDb {
       if (err.code === 'ENOENT') return null;
       throw err;
     });
-    const data = text === null ? { version: 1 as const, nextAppId: 0, packages: [] } : dbFile.parse(JSON.parse(text));
-    return new PackageDb(phone, data.nextAppId, new Map(data.packages.map((p) => [p.name, p])));
+    if (text === null)
+      return new PackageDb(phone, { version: 2, nextAppId: 0, packages: [], sharedUsers: [], permissions: {} });
+    const raw = JSON.parse(text) as { version?: unknown };
+    if (raw.version !== 2) {
+      throw new PackageDbError(
+        `${DB_PATH} is a version ${String(raw.version)} package database; this emulator reads version 2 ` +
+          '(per-user state, shared users). Start from a fresh phone folder, or delete that file and reinstall the apps.',
+      );
+    }
+    return new PackageDb(phone, dbFile.parse(raw));
   }
 
   get(name: string): PackageRecord | undefined {
-    return this.packages.get(name);
+    return this.data.packages.find((p) => p.name === name);
   }
 
-  /** installed packages (and, with `withUninstalled`, those uninstalled with -k), by name */
-  list(withUninstalled = false): PackageRecord[] {
-    return [...this.packages.values()]
-      .filter((p) => p.installed || withUninstalled)
-      .sort((a, b) => a.name.localeCompare(b.name));
+  /** every package the database knows (installed for some user, or kept with -k), by name */
+  list(): PackageRecord[] {
+    return [...this.data.packages].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  allocateUid(): number {
-    return AID.appStart + this.nextAppId++;
+  allocateAppId(): number {
+    return 10000 + this.data.nextAppId++;
+  }
+
+  sharedUserAppId(name: string): number | undefined {
+    return this.data.sharedUsers.find((s) => s.name === name)?.appId;
+  }
+
+  sharedUsers(): { name: string; appId: number }[] {
+    return [...this.data.sharedUsers];
+  }
+
+  members(sharedUser: string): PackageRecord[] {
+    return this.list().filter((p) => p.sharedUser === sharedUser);
+  }
+
+  /** permission states of an appId for one user, in the order they were first set */
+  permissions(appId: number, user: number): Map<string, PermissionState> {
+    return new Map(Object.entries(this.data.permissions[String(appId)]?.[String(user)] ?? {}));
+  }
+
+  setPermissions(appId: number, user: number, states: Map<string, PermissionState>): void {
+    const byUser = this.data.permissions[String(appId)] ?? {};
+    byUser[String(user)] = Object.fromEntries(states);
+    this.data.permissions[String(appId)] = byUser;
   }
 
   async put(record: PackageRecord): Promise<void> {
-    this.packages.set(record.name, packageRecord.parse(record));
+    const parsed = packageRecord.parse(record);
+    const others = this.data.packages.filter((p) => p.name !== record.name);
+    this.data.packages = [...others, parsed];
+    if (parsed.sharedUser && this.sharedUserAppId(parsed.sharedUser) === undefined) {
+      this.data.sharedUsers.push({ name: parsed.sharedUser, appId: parsed.appId });
+    }
     await this.save();
   }
 
+  /** forgets a package; its appId's permissions and shared user go with its last holder */
   async remove(name: string): Promise<void> {
-    this.packages.delete(name);
+    const gone = this.get(name);
+    this.data.packages = this.data.packages.filter((p) => p.name !== name);
+    if (gone && !this.data.packages.some((p) => p.appId === gone.appId)) {
+      delete this.data.permissions[String(gone.appId)];
+      this.data.sharedUsers = this.data.sharedUsers.filter((s) => s.appId !== gone.appId);
+    }
     await this.save();
   }
 
-  private async save(): Promise<void> {
+  async save(): Promise<void> {
     const host = await this.phone.resolve(DB_PATH);
-    const data = { version: 1, nextAppId: this.nextAppId, packages: this.list(true) };
+    const data = { ...this.data, packages: this.list() };
     // 'wx' refuses to write through a link planted at the temporary name
     await fsp.rm(`${host}.tmp`, { force: true });
     await fsp.writeFile(`${host}.tmp`, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600, flag: 'wx' });

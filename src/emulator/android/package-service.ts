@@ -1,40 +1,57 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { AID } from './accounts.ts';
-import { createAppDirs, removeAppDirs } from './app-dirs.ts';
-import { checkInstall } from './install-check.ts';
+import { prepareUserStorage } from './app-dirs.ts';
 import { InstallSession, type SessionParams } from './install-session.ts';
 import { writeAccounts } from './layout.ts';
-import type { PackageDb, PackageRecord } from './package-db.ts';
-import { isRuntimePermission } from './permissions.ts';
+import type { PackageDb } from './package-db.ts';
+import { grantOrRevoke } from './package-grant.ts';
+import { installFromSession } from './package-install.ts';
+import { setPermission } from './package-permissions.ts';
+import { isInstalledFor, type PackageRecord, type UserState, userStateOf } from './package-records.ts';
+import { deletePackage } from './package-remove.ts';
+import { setSuspended } from './package-suspend.ts';
+import { type AndroidProfile, DEFAULT_RELEASE, profileFor, RELEASES } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
+import { scanSystemApps } from './system-apps.ts';
+import { USER_IDS, type UserInfo, uidOf, usersOf } from './users.ts';
 
-// The package manager service behind pm: install sessions, the package database, app folders
-// and per-user state (suspended, stopped, runtime permission grants).
+// The package manager service behind pm, am and dumpsys: install sessions, the package database,
+// per-user state, app folders. Installs, uninstalls and state changes run one at a time, as
+// PackageManagerService serialises them on its install lock.
 
 export { InstallFailure } from './install-check.ts';
 
-const randomName = () => `${randomBytes(16).toString('base64url')}==`;
-
 export class PackageService {
   private readonly sessions = new Map<number, InstallSession>();
-  // installs, uninstalls and state changes run one at a time, as in PackageManagerService
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly phone: PhoneRoot,
     readonly db: PackageDb,
+    readonly profile: AndroidProfile = profileFor(DEFAULT_RELEASE),
   ) {}
 
-  /** leftovers of sessions that a restart interrupted, like PackageInstallerService on boot */
+  /** the release a build.prop names (ro.build.version.sdk), until the phone passes its profile */
+  static profileOf(props: Record<string, string>): AndroidProfile {
+    const sdk = Number(props['ro.build.version.sdk']);
+    const release = RELEASES.find((r) => profileFor(r).sdk === sdk || (r === 12 && sdk === 32));
+    return profileFor(release ?? DEFAULT_RELEASE);
+  }
+
+  /** boot: users' storage, the system image's apps, and the leftovers of interrupted sessions */
   async start(): Promise<void> {
+    for (const user of USER_IDS) await prepareUserStorage(this.phone, this.profile, user);
     const appDir = await this.phone.resolve('/data/app');
     for (const name of await fsp.readdir(appDir)) {
       if (/^vmdl\d+\.tmp$/.test(name)) await this.phone.remove(`/data/app/${name}`);
     }
+    await this.serial(() => scanSystemApps(this));
     await this.syncAccounts();
+    running.set(this.phone.root, this);
+  }
+
+  users(): UserInfo[] {
+    return usersOf(this.profile);
   }
 
   async createSession(params: SessionParams): Promise<number> {
@@ -63,113 +80,97 @@ export class PackageService {
     const session = this.session(id);
     this.sessions.delete(id);
     try {
-      return await this.serial(() => this.install(session));
+      return await this.serial(async () => {
+        const record = await installFromSession(this, session);
+        await this.syncAccounts();
+        return record;
+      });
     } finally {
       await session.abandon(this.phone);
     }
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
+  serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => {});
     return run;
   }
 
-  private async install(session: InstallSession): Promise<PackageRecord> {
-    const staged = await this.hostFiles(session.files());
-    const plan = await checkInstall(staged, session.params, async (pkg) => {
-      const record = this.db.get(pkg);
-      if (!record) return undefined;
-      const apks = record.installed ? await this.hostFiles(record.apks.map((a) => `${record.codePath}/${a}`)) : [];
-      return { record, apks };
-    });
-    const pkg = plan.base.packageName;
-    const existing = plan.existing?.record;
-    const inherited = new Set(plan.existing?.apks.map((a) => a.hostPath));
-
-    const codeParent = `/data/app/~~${randomName()}`;
-    const codePath = `${codeParent}/${pkg}-${randomName()}`;
-    await this.phone.ensureDir(codeParent, AID.system, AID.system, 0o771);
-    const codeHost = await this.phone.ensureDir(codePath, AID.system, AID.system, 0o775);
-    for (const apk of plan.apks) {
-      const dest = path.join(codeHost, apk.name);
-      // inherited APKs stay in the old code folder until it goes, so they are copied
-      if (inherited.has(apk.hostPath)) await fsp.copyFile(apk.hostPath, dest);
-      else await fsp.rename(apk.hostPath, dest);
-      await fsp.lchown(dest, AID.system, AID.system);
-      await fsp.chmod(dest, 0o644);
-    }
-    if (existing?.installed) await this.phone.remove(path.posix.dirname(existing.codePath));
-
-    const now = Date.now();
-    const requested = plan.base.permissions;
-    const kept = (existing?.grantedPermissions ?? []).filter((p) => requested.includes(p));
-    const record: PackageRecord = {
-      name: pkg,
-      uid: existing?.uid ?? this.db.allocateUid(),
-      codePath,
-      apks: plan.apks.map((a) => a.name),
-      splits: plan.apks.flatMap((a) => (a.split === null ? [] : [a.split])),
-      versionCode: plan.base.versionCode,
-      versionName: plan.base.versionName,
-      minSdk: plan.base.minSdk,
-      targetSdk: plan.base.targetSdk,
-      signerDigest: plan.base.signerDigest as string,
-      signatureScheme: plan.base.signatureScheme ?? 1,
-      requestedPermissions: requested,
-      grantedPermissions: session.params.grantAll ? requested.filter(isRuntimePermission) : kept,
-      installer: session.params.installer ?? existing?.installer ?? null,
-      firstInstallTime: existing?.firstInstallTime ?? now,
-      lastUpdateTime: now,
-      installed: true,
-      suspended: existing?.installed ? existing.suspended : false,
-      stopped: existing?.installed ? existing.stopped : true,
-    };
-    await createAppDirs(this.phone, pkg, record.uid);
-    await this.db.put(record);
-    await this.syncAccounts();
-    return record;
-  }
-
-  /** false when the package is unknown */
-  uninstall(pkg: string, keepData: boolean): Promise<boolean> {
-    return this.serial(() => this.remove(pkg, keepData));
-  }
-
-  private async remove(pkg: string, keepData: boolean): Promise<boolean> {
+  /** the package if user has it installed (what getPackageInfo(pkg, 0, user) finds) */
+  installedFor(pkg: string, user: number): PackageRecord | undefined {
     const record = this.db.get(pkg);
-    if (!record?.installed) return false;
-    await this.phone.remove(path.posix.dirname(record.codePath));
-    if (keepData) {
-      await this.db.put({ ...record, installed: false, apks: [], splits: [], grantedPermissions: [] });
-    } else {
-      await removeAppDirs(this.phone, pkg);
-      await this.db.remove(pkg);
-    }
-    await this.syncAccounts();
-    return true;
+    return record && isInstalledFor(record, user) ? record : undefined;
   }
 
-  installed(pkg: string): PackageRecord | undefined {
-    const record = this.db.get(pkg);
-    return record?.installed ? record : undefined;
-  }
-
-  update(pkg: string, change: Partial<Pick<PackageRecord, 'suspended' | 'stopped' | 'grantedPermissions'>>) {
+  /** null on success, else the DELETE_FAILED_* status; user = USER_ALL for every user */
+  async uninstall(pkg: string, user: number, keepData: boolean): Promise<string | null> {
     return this.serial(async () => {
-      const record = this.installed(pkg);
-      if (record) await this.db.put({ ...record, ...change });
+      const failure = await deletePackage(this, pkg, user, keepData);
+      await this.syncAccounts();
+      return failure;
     });
   }
 
-  private async hostFiles(phonePaths: string[]) {
+  /** `pm suspend`/`unsuspend` as the shell's caller package ("root" for uid 0); the new state */
+  suspend(pkg: string, user: number, suspended: boolean, callingPackage = 'root'): Promise<boolean> {
+    return setSuspended(this, pkg, user, suspended, callingPackage);
+  }
+
+  /** for tests: suspends a package as another party would (Digital Wellbeing, a device policy …) */
+  suspendAs(pkg: string, user: number, suspendingPackage: string): Promise<boolean> {
+    return setSuspended(this, pkg, user, true, suspendingPackage);
+  }
+
+  grant(pkg: string, perm: string, user: number, grant: boolean): Promise<void> {
+    return grantOrRevoke(this, pkg, perm, user, grant);
+  }
+
+  /** for tests: sets a permission's state and flags (PackageManager.FLAG_PERMISSION_*) for one user of the package's appId */
+  setPermissionState(
+    pkg: string,
+    user: number,
+    perm: string,
+    state: { granted: boolean; flags: number },
+  ): Promise<void> {
+    return this.serial(async () => {
+      const record = this.db.get(pkg);
+      if (!record) throw new Error(`unknown package ${pkg}`);
+      setPermission(this.db, record.appId, user, perm, state);
+      await this.db.save();
+    });
+  }
+
+  /** packages.list's view of a package installed for user 0 (what restorecon and run-as read): its appId and targetSdk */
+  installed(pkg: string): { uid: number; targetSdk: number } | undefined {
+    const record = this.installedFor(pkg, 0);
+    return record && { uid: record.appId, targetSdk: record.code.targetSdk };
+  }
+
+  /** changes one user's state of a known package (no-op for unknown packages) */
+  updateUser(pkg: string, user: number, change: (state: UserState) => UserState): Promise<void> {
+    return this.serial(async () => {
+      const record = this.db.get(pkg);
+      if (!record) return;
+      await this.db.put({ ...record, users: { ...record.users, [String(user)]: change(userStateOf(record, user)) } });
+    });
+  }
+
+  async hostFiles(phonePaths: string[]) {
     return Promise.all(phonePaths.map(async (p) => ({ phonePath: p, hostPath: await this.phone.resolve(p, false) })));
   }
 
-  private async syncAccounts(): Promise<void> {
-    await writeAccounts(
-      this.phone,
-      this.db.list(true).map((p) => p.uid),
-    );
+  /** /etc/passwd and /etc/group name every app uid of every user */
+  async syncAccounts(): Promise<void> {
+    const uids = this.db.list().flatMap((p) => USER_IDS.map((u) => uidOf(u, p.appId)));
+    await writeAccounts(this.phone, uids);
   }
+}
+
+const running = new Map<string, PackageService>();
+
+/** for tests and tools: the package service of a running phone, by its host folder */
+export function packageServiceOf(phone: { root: string }): PackageService {
+  const service = running.get(phone.root);
+  if (!service) throw new Error(`no running package service for ${phone.root}`);
+  return service;
 }

@@ -70,6 +70,60 @@ const INSTALL_PERMISSIONS = new Set(
 
 export const isRuntimePermission = (name: string) => RUNTIME_PERMISSIONS.has(name);
 
+/** PackageManager.FLAG_PERMISSION_* (core/java/android/content/pm/PackageManager.java) */
+export const FLAG = {
+  USER_SET: 1 << 0,
+  USER_FIXED: 1 << 1,
+  POLICY_FIXED: 1 << 2,
+  REVOKED_COMPAT: 1 << 3,
+  SYSTEM_FIXED: 1 << 4,
+  GRANTED_BY_DEFAULT: 1 << 5,
+  REVIEW_REQUIRED: 1 << 6,
+  REVOKE_WHEN_REQUESTED: 1 << 7,
+  USER_SENSITIVE_WHEN_GRANTED: 1 << 8,
+  USER_SENSITIVE_WHEN_DENIED: 1 << 9,
+  RESTRICTION_INSTALLER_EXEMPT: 1 << 11,
+  RESTRICTION_SYSTEM_EXEMPT: 1 << 12,
+  RESTRICTION_UPGRADE_EXEMPT: 1 << 13,
+  APPLY_RESTRICTION: 1 << 14,
+  GRANTED_BY_ROLE: 1 << 15,
+  ONE_TIME: 1 << 16,
+  AUTO_REVOKED: 1 << 17,
+} as const;
+
+export type PermissionFlagName = keyof typeof FLAG;
+
+/** what the permission controller sets on every runtime permission of a new install (10+) */
+export const NEW_RUNTIME_FLAGS = FLAG.USER_SENSITIVE_WHEN_GRANTED | FLAG.USER_SENSITIVE_WHEN_DENIED;
+
+/** PackageManager.permissionFlagToString; the number for an unnamed bit */
+export function permissionFlagName(bit: number): string {
+  const found = Object.entries(FLAG).find(([, value]) => value === bit);
+  return found ? found[0] : String(bit);
+}
+
+export function parseFlags(names: string[]): number {
+  let flags = 0;
+  for (const name of names) {
+    const bit = FLAG[name as PermissionFlagName];
+    if (bit === undefined) throw new Error(`unknown permission flag ${name}`);
+    flags |= bit;
+  }
+  return flags;
+}
+
+/** permission → gid (frameworks/base/data/etc/platform.xml), for the dump's gids=[…] */
+const PERMISSION_GIDS: Record<string, number> = {
+  'android.permission.BLUETOOTH_ADMIN': 3001,
+  'android.permission.BLUETOOTH': 3002,
+  'android.permission.INTERNET': 3003,
+};
+
+export const gidsOf = (granted: string[]) =>
+  [...new Set(granted.flatMap((p) => (PERMISSION_GIDS[p] === undefined ? [] : [PERMISSION_GIDS[p] as number])))].sort(
+    (a, b) => a - b,
+  );
+
 /** known to the platform; app-defined permissions (outside android.permission.) are taken as known too */
 export const isKnownPermission = (name: string) =>
   RUNTIME_PERMISSIONS.has(name) || INSTALL_PERMISSIONS.has(name) || !name.startsWith(P);

@@ -54,7 +54,7 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
   const labels = await LabelStore.open(phoneRoot, new FileContexts(profile));
   phoneRoot.labels = labels;
   await labelLayout(phoneRoot, labels, prepared);
-  const packages = new PackageService(phoneRoot, await PackageDb.load(phoneRoot));
+  const packages = new PackageService(phoneRoot, await PackageDb.load(phoneRoot), profile);
   await packages.start();
   if (opts.seedApps) await seedApps(packages);
   const services = { package: pm(packages), activity: am(packages) };

@@ -2,6 +2,8 @@
 // home for every per-release difference the emulator models; the sources behind each one are in
 // docs/android-differences.md.
 
+import { type PackageManagerProfile, packageProfileFor } from "./package-profile.ts";
+
 export const RELEASES = [10, 11, 12, 13, 14] as const;
 export type AndroidRelease = (typeof RELEASES)[number];
 export const DEFAULT_RELEASE: AndroidRelease = 14;
@@ -56,6 +58,8 @@ export interface AndroidProfile {
   duHasApparentBytes: boolean;
   /** 10: /data/user/0 is a symlink to /data/data; 11+: a bind mount of it */
   userZero: 'symlink' | 'bind';
+  /** the package manager's own differences (pm, dumpsys package), kept in package-profile.ts */
+  packages: PackageManagerProfile;
 }
 
 const SDK: Record<AndroidRelease, number> = { 10: 29, 11: 30, 12: 31, 13: 33, 14: 34 };
@@ -108,6 +112,7 @@ export function profileFor(release: AndroidRelease): AndroidProfile {
     externalStorage: release >= 11 ? 'fuse' : 'sdcardfs',
     duHasApparentBytes: release >= 11,
     userZero: release >= 11 ? 'bind' : 'symlink',
+    packages: packageProfileFor(release),
   };
 }
 

@@ -1,9 +1,12 @@
 import type { PackageService } from '../package-service.ts';
+import { forceStop } from '../package-users.ts';
+import { USER_ALL } from '../users.ts';
 import type { Command } from './command.ts';
-import { scanOptions, UsageError } from './shell-command.ts';
+import { exception, JavaException, scanOptions, UsageError, userOption } from './shell-command.ts';
 
-// am (= cmd activity): no app processes run on the emulated phone, so force-stop only marks the
-// package stopped, as ActivityManager leaves it; like the real one it is silent for unknown packages.
+// am (= cmd activity) force-stop, after ActivityManagerShellCommand.runForceStop: every user
+// unless --user, silent (also for unknown packages and users), exit 0. No app processes run on
+// the emulated phone, so force-stop only marks the package stopped, as ActivityManager leaves it.
 export function am(service: PackageService): Command {
   return async (io) => {
     const [command, ...args] = io.args;
@@ -12,14 +15,23 @@ export function am(service: PackageService): Command {
       return 255;
     }
     try {
-      const [pkg] = scanOptions(args, { flags: [], withValue: ['--user'] }).rest;
-      if (pkg === undefined) throw new UsageError('Error: package name not specified');
-      if (command === 'force-stop') await service.update(pkg, { stopped: true });
+      const { options, rest } = scanOptions(args, { flags: [], withValue: ['--user'] });
+      const user = userOption(options, USER_ALL, true);
+      const [pkg] = rest;
+      // getNextArgRequired
+      if (pkg === undefined)
+        throw new JavaException(
+          'java.lang.IllegalArgumentException',
+          `Argument expected after "${args.at(-1) ?? command}"`,
+        );
+      if (command === 'force-stop') await forceStop(service, pkg, user);
       return 0;
     } catch (err) {
+      if (err instanceof JavaException) return exception(io, command, err.message);
       if (!(err instanceof UsageError)) throw err;
+      // "Error: Unknown option: …" on stderr, return -1
       io.err(`${err.message}\n`);
-      return 1;
+      return 255;
     }
   };
 }

@@ -1,77 +1,54 @@
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import { ceDir } from '../app-dirs.ts';
-import type { PackageRecord } from '../package-db.ts';
+import { isUpdatedSystemApp } from '../package-records.ts';
 import type { PackageService } from '../package-service.ts';
-import { isRuntimePermission } from '../permissions.ts';
 import type { Command } from './command.ts';
+import { dumpPackage, identityHash } from './dumpsys-package.ts';
+import { installPermissionLines, runtimeLines } from './dumpsys-permissions.ts';
 
-// `dumpsys package [pkg]` in Android 12's layout (the fields tools read: userId, codePath,
-// versionCode/minSdk/targetSdk, versionName, dataDir, the permission sections under User 0).
+// `dumpsys package [pkg]`: the sections of PackageManagerService.dump that describe packages, in
+// its order — Packages:, Hidden system packages: (the /system copy of an updated system app),
+// Shared users: (for one package: its own shared user, via dumpState.setSharedUser) — each after
+// a blank line once something was printed (DumpState.onTitlePrinted). The other sections of a
+// real dump (resolver tables, Key Set Manager, Queries, Dexopt state …) are not produced.
 
-const hash = (s: string) => createHash('sha1').update(s).digest('hex').slice(0, 7);
-
-const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
-
-export async function dumpPackage(service: PackageService, p: PackageRecord): Promise<string> {
-  const ceInode = await fsp
-    .stat(await service.phone.resolve(ceDir(p.name)))
-    .then((s) => s.ino)
-    .catch(() => 0);
-  const runtime = p.requestedPermissions.filter(isRuntimePermission);
-  const install = p.requestedPermissions.filter((perm) => !isRuntimePermission(perm));
-  const flags = '[ HAS_CODE ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]';
-  const lines = [
-    `  Package [${p.name}] (${hash(p.name)}):`,
-    `    userId=${p.uid}`,
-    `    pkg=Package{${hash(p.codePath)} ${p.name}}`,
-    `    codePath=${p.codePath}`,
-    `    resourcePath=${p.codePath}`,
-    `    legacyNativeLibraryDir=${p.codePath}/lib`,
-    '    primaryCpuAbi=null',
-    '    secondaryCpuAbi=null',
-    `    versionCode=${p.versionCode} minSdk=${p.minSdk} targetSdk=${p.targetSdk}`,
-    `    versionName=${p.versionName}`,
-    `    splits=[base${p.splits.map((s) => `, ${s}`).join('')}]`,
-    `    apkSigningVersion=${p.signatureScheme}`,
-    `    applicationInfo=ApplicationInfo{${hash(p.uid + p.name)} ${p.name}}`,
-    `    flags=${flags}`,
-    `    dataDir=${ceDir(p.name)}`,
-    `    timeStamp=${time(p.lastUpdateTime)}`,
-    `    firstInstallTime=${time(p.firstInstallTime)}`,
-    `    lastUpdateTime=${time(p.lastUpdateTime)}`,
-    `    installerPackageName=${p.installer ?? 'null'}`,
-    `    signatures=PackageSignatures{${hash(p.signerDigest)} version:${p.signatureScheme}, signatures:[${p.signerDigest.slice(0, 8)}], past signatures:[]}`,
-    '    installPermissionsFixed=true',
-    `    pkgFlags=${flags}`,
-  ];
-  if (p.requestedPermissions.length > 0) {
-    lines.push('    requested permissions:', ...p.requestedPermissions.map((perm) => `      ${perm}`));
+export async function packagesSection(service: PackageService, only?: string): Promise<string> {
+  const records = service.db.list().filter((p) => only === undefined || p.name === only);
+  const sections: string[] = [];
+  if (records.length > 0) {
+    const blocks = await Promise.all(records.map((p) => dumpPackage(service, p)));
+    sections.push(`Packages:\n${blocks.join('')}`);
   }
-  if (install.length > 0) {
-    lines.push('    install permissions:', ...install.map((perm) => `      ${perm}: granted=true`));
+  const updated = records.filter(isUpdatedSystemApp);
+  if (updated.length > 0) {
+    const blocks = await Promise.all(updated.map((p) => dumpPackage(service, p, p.system ?? p.code)));
+    sections.push(`Hidden system packages:\n${blocks.join('')}`);
   }
-  lines.push(
-    `    User 0: ceDataInode=${ceInode} installed=${p.installed} hidden=false suspended=${p.suspended} distractionFlags=0 stopped=${p.stopped} notLaunched=${p.stopped} enabled=0 instant=false virtual=false`,
-  );
-  if (runtime.length > 0) {
-    lines.push('      runtime permissions:');
-    for (const perm of runtime) {
-      const granted = p.grantedPermissions.includes(perm);
-      const flagList = granted
-        ? 'USER_SET|USER_SENSITIVE_WHEN_GRANTED|USER_SENSITIVE_WHEN_DENIED'
-        : 'USER_SENSITIVE_WHEN_GRANTED|USER_SENSITIVE_WHEN_DENIED';
-      lines.push(`        ${perm}: granted=${granted}, flags=[ ${flagList}]`);
-    }
+  const sharedNames = new Set(records.flatMap((p) => (p.sharedUser ? [p.sharedUser] : [])));
+  const shared = service.db.sharedUsers().filter((s) => sharedNames.has(s.name));
+  if (shared.length > 0) {
+    const blocks = shared.map((s) => sharedUser(service, s.name, s.appId, only !== undefined));
+    sections.push(`Shared users:\n${blocks.join('')}`);
   }
-  return `${lines.join('\n')}\n`;
+  return sections.join('\n');
 }
 
-/** the Packages: section for one package, or all when `only` is undefined */
-export async function packagesSection(service: PackageService, only?: string): Promise<string> {
-  const records = service.db.list(true).filter((p) => only === undefined || p.name === only);
-  const blocks = await Promise.all(records.map((p) => dumpPackage(service, p)));
-  return `Packages:\n${blocks.join('\n')}`;
+/** Settings.dumpSharedUsersLPr (A10 aosp-mirror@00bcec7c ≈ char 225500; A11 l.5077-5130) */
+function sharedUser(service: PackageService, name: string, appId: number, onePackage: boolean): string {
+  const out = [`  SharedUser [${name}] (${identityHash(name)}):`, `    ${service.profile.dumpsAppIdAs}=${appId}`];
+  // 11+ lists the members (PackageSetting.toString: PackageSetting{hash name/appId})
+  if (service.profile.release >= 11) {
+    out.push('    Packages');
+    for (const p of service.db.members(name))
+      out.push(`      PackageSetting{${identityHash(p.name + p.code.path)} ${p.name}/${appId}}`);
+  }
+  out.push(...installPermissionLines(service, appId, '    '));
+  for (const user of service.users()) {
+    const { out: lines, gids, runtime, all } = runtimeLines(service, appId, user.id, '      ', onePackage);
+    // only users with gids or permission states (10-11: runtime ones; 12+ getPermissionStates:
+    // any); note that "User N: " ends in a space
+    const states = service.profile.release >= 12 ? all : runtime;
+    if (gids.length > 0 || states.length > 0) out.push(`    User ${user.id}: `, ...lines);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 export function dumpsys(service: PackageService): Command {

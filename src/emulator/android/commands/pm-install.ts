@@ -1,7 +1,8 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { InstallFailure, type PackageService } from '../package-service.ts';
+import { USER_ALL } from '../users.ts';
 import type { CommandIo } from './command.ts';
-import { exception, numberArg, scanOptions, UsageError } from './shell-command.ts';
+import { exception, JavaException, numberArg, scanOptions, UsageError, userOption } from './shell-command.ts';
 
 // pm install, install-create/-write/-commit/-abandon with PackageManagerShellCommand's output.
 
@@ -53,7 +54,10 @@ async function createSession(service: PackageService, args: string[]) {
     allowDowngrade: options.has('-d'),
     grantAll: options.has('-g'),
     inheritFrom: text('-p'),
+    // root and shell may name any installer (createSessionInternal), installed or not
     installer: text('-i'),
+    // makeInstallParams: USER_ALL unless --user; doCreateSession adds INSTALL_ALL_USERS for it
+    user: userOption(options, USER_ALL, true),
   });
   return { id, rest, size: options.has('-S') ? Number(options.get('-S')) : null };
 }
@@ -135,6 +139,7 @@ export async function pmInstall(service: PackageService, io: CommandIo, command:
       io.err(`${err.message}\n`);
       return 1;
     }
+    if (err instanceof JavaException) return exception(io, command, err.message);
     return exception(io, command, err instanceof Error ? err.message : String(err));
   }
 }

@@ -1,22 +1,29 @@
 import type { PackageService } from '../package-service.ts';
-import { isKnownPermission, isRuntimePermission } from '../permissions.ts';
-import type { Command, CommandIo } from './command.ts';
+import type { Command } from './command.ts';
 import { packagesSection } from './dumpsys.ts';
 import { pmInstall } from './pm-install.ts';
-import { exception, scanOptions, UsageError } from './shell-command.ts';
+import { listPackages, listUsers } from './pm-list.ts';
+import { grant, installExistingCommand, path, suspend, uninstall } from './pm-packages.ts';
+import { exception, JavaException, UsageError } from './shell-command.ts';
 
-// pm (= cmd package), after AOSP's PackageManagerShellCommand: same output lines, same exit status.
+// pm (= cmd package), after AOSP's PackageManagerShellCommand: same output lines, same exit
+// status. An exception the real command would let escape is reported like ShellCommand does.
 
-const USER = { flags: [], withValue: ['--user'] };
-const LIST_OPTIONS = {
-  flags: ['-f', '-d', '-e', '-s', '-3', '-i', '-l', '-u', '-U', '-a', '--show-versioncode', '--apex-only'],
-  withValue: ['--user', '--uid'],
-};
+const INSTALL_COMMANDS = [
+  'install',
+  'install-create',
+  'install-write',
+  'install-commit',
+  'install-abandon',
+  'install-destroy',
+];
 
 export function pm(service: PackageService): Command {
   return async (io) => {
     const [command, ...args] = io.args;
     try {
+      if (command !== undefined && INSTALL_COMMANDS.includes(command))
+        return await pmInstall(service, io, command, args);
       switch (command) {
         case 'path':
           return path(service, io, args);
@@ -27,19 +34,14 @@ export function pm(service: PackageService): Command {
           return 0;
         case 'uninstall':
           return await uninstall(service, io, args);
+        case 'install-existing':
+          return await installExistingCommand(service, io, args);
         case 'suspend':
         case 'unsuspend':
           return await suspend(service, io, args, command === 'suspend');
         case 'grant':
         case 'revoke':
-          return await grant(service, io, args, command);
-        case 'install':
-        case 'install-create':
-        case 'install-write':
-        case 'install-commit':
-        case 'install-abandon':
-        case 'install-destroy':
-          return await pmInstall(service, io, command, args);
+          return await grant(service, args, command);
         case undefined:
           io.err(
             'usage: pm [path|list|dump|install|install-create|install-write|install-commit|uninstall|grant|...]\n',
@@ -50,6 +52,7 @@ export function pm(service: PackageService): Command {
           return 255;
       }
     } catch (err) {
+      if (err instanceof JavaException) return exception(io, command ?? '', err.message);
       if (!(err instanceof UsageError)) throw err;
       io.err(`${err.message}\n`);
       return 1;
@@ -57,89 +60,13 @@ export function pm(service: PackageService): Command {
   };
 }
 
-function path(service: PackageService, io: CommandIo, args: string[]): number {
-  const [pkg] = scanOptions(args, USER).rest;
-  const record = pkg === undefined ? undefined : service.installed(pkg);
-  if (!record) return 1;
-  io.out(record.apks.map((a) => `package:${record.codePath}/${a}\n`).join(''));
-  return 0;
-}
-
+/** runList: an unknown type prints on stdout and returns -1 */
 function list(service: PackageService, io: CommandIo, args: string[]): number {
   const [what, ...rest] = args;
-  if (what === 'users') {
-    io.out('Users:\n\tUserInfo{0:Owner:c13} running\n');
-    return 0;
-  }
-  if (what !== 'packages') {
-    io.err(`Error: unknown list type '${what ?? ''}'\n`);
-    return 255;
-  }
-  const { options, rest: filters } = scanOptions(rest, LIST_OPTIONS);
-  // no system packages and none disabled on the emulated phone
-  if (options.has('-s') || options.has('-d') || options.has('--apex-only')) return 0;
-  const uid = options.get('--uid');
-  const lines = service.db
-    .list(options.has('-u'))
-    .filter((p) => filters[0] === undefined || p.name.includes(filters[0]))
-    .filter((p) => uid === undefined || String(p.uid) === uid)
-    .map((p) => {
-      let line = 'package:';
-      if (options.has('-f')) line += `${p.codePath}/base.apk=`;
-      line += p.name;
-      if (options.has('--show-versioncode')) line += ` versionCode:${p.versionCode}`;
-      if (options.has('-i')) line += `  installer=${p.installer ?? 'null'}`;
-      if (options.has('-U')) line += ` uid:${p.uid}`;
-      return `${line}\n`;
-    });
-  io.out(lines.join(''));
-  return 0;
+  if (what === 'users') return listUsers(service, io);
+  if (what === 'packages' || what === 'package') return listPackages(service, io, rest);
+  io.out(what === undefined ? "Error: didn't specify type of data to list\n" : `Error: unknown list type '${what}'\n`);
+  return 255;
 }
 
-async function uninstall(service: PackageService, io: CommandIo, args: string[]): Promise<number> {
-  const { options, rest } = scanOptions(args, { flags: ['-k'], withValue: ['--user', '--versionCode'] });
-  const [pkg] = rest;
-  if (pkg === undefined) throw new UsageError('Error: package name not specified');
-  if (!(await service.uninstall(pkg, options.has('-k')))) {
-    io.out('Failure [DELETE_FAILED_INTERNAL_ERROR]\n');
-    return 1;
-  }
-  io.out('Success\n');
-  return 0;
-}
-
-async function suspend(service: PackageService, io: CommandIo, args: string[], suspended: boolean) {
-  const pkgs = scanOptions(args, USER).rest;
-  if (pkgs.length === 0) throw new UsageError('Error: package name not specified');
-  const unknown = pkgs.find((p) => !service.installed(p));
-  if (unknown !== undefined) {
-    io.out(`java.lang.IllegalArgumentException: Unknown target package: ${unknown}\n`);
-    return 1;
-  }
-  for (const pkg of pkgs) {
-    await service.update(pkg, { suspended });
-    io.out(`Package ${pkg} new suspended state: ${suspended}\n`);
-  }
-  return 0;
-}
-
-async function grant(service: PackageService, io: CommandIo, args: string[], command: 'grant' | 'revoke') {
-  const [pkg, perm] = scanOptions(args, { flags: ['--all-permissions'], withValue: ['--user'] }).rest;
-  if (pkg === undefined) throw new UsageError('Error: no package specified');
-  if (perm === undefined) throw new UsageError('Error: no permission specified');
-  const record = service.installed(pkg);
-  const fail = (text: string) => exception(io, command, text);
-  if (!record) return fail(`java.lang.IllegalArgumentException: Unknown package: ${pkg}`);
-  if (!isKnownPermission(perm)) return fail(`java.lang.IllegalArgumentException: Unknown permission: ${perm}`);
-  if (!record.requestedPermissions.includes(perm)) {
-    return fail(`java.lang.SecurityException: Package ${pkg} has not requested permission ${perm}`);
-  }
-  if (!isRuntimePermission(perm)) {
-    return fail(
-      `java.lang.SecurityException: Permission ${perm} requested by ${pkg} is not a changeable permission type`,
-    );
-  }
-  const others = record.grantedPermissions.filter((p) => p !== perm);
-  await service.update(pkg, { grantedPermissions: command === 'grant' ? [...others, perm] : others });
-  return 0;
-}
+type CommandIo = Parameters<Command>[0];

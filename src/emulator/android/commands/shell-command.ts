@@ -1,7 +1,13 @@
+import { JavaException } from '../package-grant.ts';
+import { BadUserArg, parseUserArg, resolveUser } from '../users.ts';
 import type { CommandIo } from './command.ts';
 
-// Helpers shared by the commands, after Android's ShellCommand: option scanning and the way an
-// uncaught exception is reported (stderr, exit status 255).
+// Helpers shared by the commands, after Android's ShellCommand: option scanning, --user, and the
+// way an uncaught exception is reported (BasicShellCommandHandler.exec: an empty line, then
+// "Exception occurred while executing '<cmd>':" and the stack trace on stderr, exit status 255;
+// the emulator prints the exception line and no stack frames).
+
+export { JavaException };
 
 export class UsageError extends Error {}
 
@@ -26,19 +32,25 @@ export function scanOptions(
     } else if (known.flags.includes(arg)) options.set(arg, true);
     else throw new UsageError(`Error: Unknown option: ${arg}`);
   }
-  checkUser(options.get('--user'));
   return { options, rest: args.slice(i) };
 }
 
-/** only user 0 exists on the emulated phone */
-function checkUser(user: string | true | undefined): void {
-  if (user === undefined || user === '0' || user === 'current' || user === 'all' || user === 'cur') return;
-  if (user === true || !/^-?\d+$/.test(user)) throw new UsageError(`Error: Bad user number: ${user}`);
-  throw new UsageError(`Error: user ${user} not found`);
+/**
+ * the user a command acts on: --user through UserHandle.parseUserArg and handleIncomingUser
+ * (`fallback` when absent); USER_ALL only where `allowAll`, else a Java exception
+ */
+export function userOption(options: Map<string, string | true>, fallback: number, allowAll: boolean): number {
+  const value = options.get('--user');
+  try {
+    return resolveUser(typeof value === 'string' ? parseUserArg(value) : fallback, allowAll);
+  } catch (err) {
+    if (!(err instanceof BadUserArg)) throw err;
+    throw new JavaException('java.lang.IllegalArgumentException', err.message);
+  }
 }
 
 export function exception(io: CommandIo, command: string, text: string): number {
-  io.err(`Exception occurred while executing '${command}':\n${text}\n`);
+  io.err(`\nException occurred while executing '${command}':\n${text}\n`);
   return 255;
 }
 

@@ -1,0 +1,67 @@
+import type { AndroidRelease } from './profile.ts';
+
+// What the package manager of each release prints or does differently, beyond the fields
+// profile.ts already has. Sources (frameworks/base, services/core/java/com/android/server/pm):
+// Settings.java dumpPackageLPr of A10 aosp-mirror@00bcec7c, A11 Ankits-lab@150a9240 (lines
+// 4574-4985), A15 AxionAOSP@71a5204b, and the A12-A14 mirrors listed in docs/android-differences.md.
+
+export interface PackageManagerProfile {
+  /**
+   * where an installed app's code goes: 10 `/data/app/<pkg>-<rand>==`; 11+ a randomized parent
+   * `/data/app/~~<rand>==/<pkg>-<rand>==` (PackageManagerServiceUtils.getNextCodePath)
+   */
+  codeLayout: 'flat' | 'nested';
+  /** permissionFlagsToString: 10 `[ A B ]` (each flag followed by a space), 11+ `[ A|B]` */
+  permissionFlagsJoin: ' ' | '|';
+  /** 11+: `distractionFlags=` on the User line (A10's dump code has none) */
+  userLineDistractionFlags: boolean;
+  /** 13+: installReason=, firstInstallTime=, uninstallReason= lines under each User line, and no package-level firstInstallTime= */
+  perUserInstallInfo: boolean;
+  /** package block lines some releases print */
+  lines: {
+    /** 10-12 `applicationInfo=ApplicationInfo{…}` */
+    applicationInfo: boolean;
+    /** 11+ `forceQueryable=false` */
+    forceQueryable: boolean;
+    /** 11-12 print `queriesPackages=[]` when the list is EMPTY (an inverted test, A11 Settings.java:4690) */
+    emptyQueriesPackages: boolean;
+    /** 12+ extractNativeLibs=, cpuAbiOverride=, minExtensionVersions=[], usesNonSdkApi= */
+    abiDetails: boolean;
+    /** 13+ `packageSource=0` */
+    packageSource: boolean;
+    /** 14 `installerPackageName=` even when null, installerPackageUid=, initiatingPackageName=, originatingPackageName=, appMetadataFilePath=, privatePkgFlags=, apexModuleName= */
+    installSourceDetails: boolean;
+  };
+  /** UserInfo flags of the work profile: MANAGED_PROFILE|INITIALIZED (0x30), plus PROFILE (0x1000, added in 11) */
+  workProfileFlags: number;
+  /**
+   * pm grant/revoke: 10-11 BasePermission.enforceDeclaredUsedAndRuntimeOrDevelopment checks "has not
+   * requested" before "not a changeable permission type"; 12+ PermissionManagerServiceImpl the other way
+   */
+  grantChecksTypeFirst: boolean;
+  /**
+   * initiating package of a root/shell install: 14 PackageInstallerService.createSessionInternal sets
+   * SHELL_PACKAGE_NAME; 11 sets null (PackageInstallerService.java:524). Only 14 prints it.
+   */
+  shellInitiator: string | null;
+}
+
+export function packageProfileFor(release: AndroidRelease): PackageManagerProfile {
+  return {
+    codeLayout: release >= 11 ? 'nested' : 'flat',
+    permissionFlagsJoin: release >= 11 ? '|' : ' ',
+    userLineDistractionFlags: release >= 11,
+    perUserInstallInfo: release >= 13,
+    lines: {
+      applicationInfo: release <= 12,
+      forceQueryable: release >= 11,
+      emptyQueriesPackages: release === 11 || release === 12,
+      abiDetails: release >= 12,
+      packageSource: release >= 13,
+      installSourceDetails: release >= 14,
+    },
+    workProfileFlags: release >= 11 ? 0x1030 : 0x30,
+    grantChecksTypeFirst: release >= 12,
+    shellInitiator: release >= 14 ? 'com.android.shell' : null,
+  };
+}
