@@ -58,7 +58,7 @@ describe('sandbox', () => {
   it("runs mksh as /system/bin/sh with toybox, Android's environment, and passes the exit code", async () => {
     const r = await shell(
       phone,
-      'echo "$KSH_VERSION"; echo "$PATH $HOME $ANDROID_DATA"; readlink /system/bin/ls; exit 42',
+      'echo "$KSH_VERSION"; echo "$PATH $HOME $ANDROID_DATA"; readlink /system/bin/cat; exit 42',
     );
     expect(r.stdout).toMatch(/^@\(#\)MIRBSD KSH/);
     expect(r.stdout).toContain('/system/bin:/system/xbin / /data\ntoybox\n');
@@ -157,16 +157,16 @@ describe('getprop', () => {
 });
 
 describe('restorecon and cmd', () => {
-  it('restorecon succeeds silently on existing paths and fails on missing ones', async () => {
+  it('restorecon succeeds silently on existing paths and fails on missing ones, as toybox does', async () => {
     expect(await shell(phone, 'restorecon -R -F /data/user/0 /data/local/tmp')).toEqual({
       stdout: '',
       stderr: '',
       code: 0,
     });
-    const missing = await shell(phone, 'restorecon -RF /data/user/0/com.nope');
+    const missing = await shell(phone, 'restorecon -F /data/user/0/com.nope');
     expect(missing).toMatchObject({
       code: 1,
-      stderr: 'restorecon: /data/user/0/com.nope: No such file or directory\n',
+      stderr: 'restorecon: restorecon failed: /data/user/0/com.nope: No such file or directory\n',
     });
   });
 
@@ -178,6 +178,7 @@ describe('restorecon and cmd', () => {
     });
     expect((await shell(phone, 'chcon -R "bad context" /data/local/tmp')).code).toBe(1);
     expect((await shell(phone, 'chcon u:object_r:app_data_file:s0 /nope')).code).toBe(1);
+    await shell(phone, 'restorecon -RF /data/local/tmp');
   });
 
   it('cmd reports unknown services like Android', async () => {

@@ -11,6 +11,8 @@ export interface EmulatorOptions {
   port: number;
   host?: string;
   seedApps?: boolean;
+  /** SELinux labels (default true); false: ls -Z prints `?`, chcon and restorecon change nothing */
+  selinux?: boolean;
   /** adbkey.pub of the one host allowed in; without it the phone does not ask for AUTH */
   authKeyFile?: string;
 }
@@ -25,7 +27,7 @@ export interface Emulator {
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   // Read the key first: a bad key file should fail before a phone is set up.
   const authKey = opts.authKeyFile ? parseAdbPublicKey(await readFile(opts.authKeyFile, 'utf8')) : undefined;
-  const phone = await startPhone(opts.root, { seedApps: opts.seedApps });
+  const phone = await startPhone(opts.root, { seedApps: opts.seedApps, selinux: opts.selinux });
   let adbd: Awaited<ReturnType<typeof startAdbd>>;
   try {
     adbd = await startAdbd({ phone, port: opts.port, host: opts.host, authKey });

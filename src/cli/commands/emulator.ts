@@ -10,6 +10,7 @@ interface EmulatorFlags extends Record<string, unknown> {
   port: number;
   host: string;
   seedApps: boolean;
+  selinux: boolean;
   authKey?: string;
 }
 
@@ -20,6 +21,7 @@ export function registerEmulator(program: Command): void {
     .requiredOption('--port <n>', 'TCP port of its adbd (0 picks a free one)', parsePort)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--seed-apps', 'install sample apps with data', false)
+    .option('--no-selinux', 'no SELinux labels: ls -Z prints ?, chcon and restorecon change nothing')
     .option('--auth-key <file>', 'require ADB AUTH with the private half of this adbkey.pub')
     .action(async (flags: EmulatorFlags) => {
       const root = flags.root ?? join(configFrom(flags).dataDir, 'emulator');
@@ -30,6 +32,7 @@ export function registerEmulator(program: Command): void {
           port: flags.port,
           host: flags.host,
           seedApps: flags.seedApps,
+          selinux: flags.selinux,
           authKeyFile: flags.authKey,
         });
       } catch (err) {

@@ -81,15 +81,16 @@ export class LabelStore {
 
   /**
    * the context of an inode already stat'ed at a canonical phone path (no link resolution);
-   * `parent` is the parent folder's context when the caller knows it (listings, walks)
+   * `parent` is the parent folder's context when the caller knows it (listings, walks); `view`
+   * walks up through the shell's view of locked CE storage (PhoneRoot.resolveView)
    */
-  contextOf(canonical: string, st: BigIntStats, parent?: string): string | Promise<string> {
+  contextOf(canonical: string, st: BigIntStats, parent?: string, view = false): string | Promise<string> {
     if (inImage(canonical)) return this.contexts.lookup(canonical, fileKind(st)) ?? 'u:object_r:system_file:s0';
     const own = this.file.get(inodeKey(st));
     if (own !== undefined) return own;
     if (canonical === '/') return this.contexts.lookup('/', 'dir') as string;
     if (parent !== undefined) return atS0(parent);
-    return this.labelOf(path.posix.dirname(canonical)).then(atS0);
+    return this.labelOf(path.posix.dirname(canonical), view).then(atS0);
   }
 
   /** lsetfilecon on an inode already stat'ed, for walks (restorecon) */
@@ -111,12 +112,12 @@ export class LabelStore {
     return this.file.save();
   }
 
-  private async labelOf(canonical: string): Promise<string> {
-    return this.contextOf(canonical, await this.lstat(canonical));
+  private async labelOf(canonical: string, view = false): Promise<string> {
+    return this.contextOf(canonical, await this.lstat(canonical, view), undefined, view);
   }
 
-  private lstat(canonical: string): Promise<BigIntStats> {
-    return fsp.lstat(this.phone.hostOf(canonical), { bigint: true });
+  private async lstat(canonical: string, view = false): Promise<BigIntStats> {
+    return fsp.lstat(this.phone.hostOf(canonical, view), { bigint: true });
   }
 
   /** a tree's entries (canonical phone paths, depth first, parents first), links never descended */

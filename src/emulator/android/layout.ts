@@ -4,12 +4,20 @@ import { AID, accountFiles } from './accounts.ts';
 import { BRIDGE_NAME, BRIDGE_SCRIPT } from './bridge-script.ts';
 import type { PhoneRoot } from './root-path.ts';
 import type { Userland } from './userland.ts';
+import { CWD_BRIDGE_SCRIPT, LS_SCRIPT } from './wrappers.ts';
 
 // What a phone folder holds before the sandbox starts: the read-only system image (/system, with
 // toybox applet links and the Android commands), mount points for what the sandbox binds in, and
 // Android's /data layout with its owners and modes.
 
-export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys', 'restorecon', 'chcon'];
+export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys'];
+/** Android commands that take paths: scripts that pass the working folder along (wrappers.ts) */
+export const PATH_COMMANDS = ['restorecon', 'chcon'];
+
+export interface LayoutOptions {
+  /** SELinux labels: /system/bin/ls asks the system server for -Z (wrappers.ts) */
+  selinux: boolean;
+}
 
 const { root: ROOT, system: SYSTEM, mediaRw: MEDIA_RW, shell: SHELL } = AID;
 
@@ -43,17 +51,22 @@ const LINKS: [string, string][] = [
 ];
 
 /** returns the phone paths of the folders and links it made, for their first labels */
-export async function prepareLayout(phone: PhoneRoot, userland: Userland): Promise<string[]> {
+export async function prepareLayout(phone: PhoneRoot, userland: Userland, opts: LayoutOptions): Promise<string[]> {
   for (const dir of TOP_DIRS) {
     await phone.ensureDir(dir, ROOT, dir === '/system/bin' ? SHELL : ROOT, 0o755);
   }
   for (const lib of userland.libraries) await mountPoint(phone, lib);
   await placeholder(phone, '/system/bin/sh');
   await placeholder(phone, '/system/bin/toybox');
-  const links = [...userland.applets.filter((a) => a !== 'sh' && !ANDROID_COMMANDS.includes(a))];
+  const scripts: Record<string, string> = Object.fromEntries(PATH_COMMANDS.map((c) => [c, CWD_BRIDGE_SCRIPT]));
+  if (opts.selinux) scripts.ls = LS_SCRIPT;
+  const own = [...ANDROID_COMMANDS, ...Object.keys(scripts)];
+  const links = [...userland.applets.filter((a) => a !== 'sh' && !own.includes(a))];
   for (const applet of links) await symlink(phone, `/system/bin/${applet}`, 'toybox');
   await writeFile(phone, `/system/bin/${BRIDGE_NAME}`, BRIDGE_SCRIPT, 0o755);
   for (const command of ANDROID_COMMANDS) await symlink(phone, `/system/bin/${command}`, BRIDGE_NAME);
+  for (const [command, script] of Object.entries(scripts))
+    await writeFile(phone, `/system/bin/${command}`, script, 0o755);
   for (const [dir, uid, gid, mode] of DATA_DIRS) await phone.ensureDir(dir, uid, gid, mode);
   for (const [link, target] of LINKS) {
     const host = await phone.resolve(link, false);

@@ -2,11 +2,15 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { am } from './commands/am.ts';
+import { chcon } from './commands/chcon.ts';
 import { cmd } from './commands/cmd.ts';
+import type { Command } from './commands/command.ts';
 import { dumpsys } from './commands/dumpsys.ts';
 import { getprop } from './commands/getprop.ts';
+import { ls } from './commands/ls.ts';
 import { pm } from './commands/pm.ts';
-import { chcon, restorecon } from './commands/restorecon.ts';
+import { chconOff, restoreconOff } from './commands/relabel-off.ts';
+import { restorecon } from './commands/restorecon.ts';
 import { FileContexts } from './file-contexts.ts';
 import { LabelStore } from './labels.ts';
 import { prepareLayout } from './layout.ts';
@@ -41,12 +45,19 @@ export interface Phone {
   close(): Promise<void>;
 }
 
-export async function startPhone(root: string, opts: { seedApps?: boolean } = {}): Promise<Phone> {
+export interface PhoneOptions {
+  seedApps?: boolean;
+  /** SELinux labels (default true): ls -Z, chcon and restorecon work on them; false prints `?` */
+  selinux?: boolean;
+}
+
+export async function startPhone(root: string, opts: PhoneOptions = {}): Promise<Phone> {
+  const selinux = opts.selinux ?? true;
   await fsp.mkdir(root, { recursive: true });
   const hostRoot = await fsp.realpath(root);
   const phoneRoot = new PhoneRoot(hostRoot);
   const userland = await findUserland();
-  const prepared = await prepareLayout(phoneRoot, userland);
+  const prepared = await prepareLayout(phoneRoot, userland, { selinux });
   const props = await loadProps(path.join(hostRoot, 'system', 'build.prop'));
   const profile = profileFor(
     props['ro.build.version.release'] ? parseRelease(props['ro.build.version.release']) : DEFAULT_RELEASE,
@@ -58,14 +69,25 @@ export async function startPhone(root: string, opts: { seedApps?: boolean } = {}
   await packages.start();
   if (opts.seedApps) await seedApps(packages);
   const services = { package: pm(packages), activity: am(packages) };
+  // restorecon's packages.list: the package manager's uid and targetSdk of a package
+  const apps = (pkg: string) => {
+    const record = packages.installed(pkg);
+    return record && { uid: record.uid, targetSdk: record.targetSdk };
+  };
+  const labelling: Record<string, Command> = selinux
+    ? {
+        ls: ls(phoneRoot, labels, profile),
+        restorecon: restorecon(phoneRoot, labels, profile, apps),
+        chcon: chcon(phoneRoot, labels, profile),
+      }
+    : { restorecon: restoreconOff(phoneRoot), chcon: chconOff(phoneRoot) };
   const server = await startSystemServer({
     pm: services.package,
     am: services.activity,
     cmd: cmd(services),
     dumpsys: dumpsys(packages),
     getprop: getprop(props),
-    restorecon: restorecon(phoneRoot),
-    chcon: chcon(phoneRoot),
+    ...labelling,
   });
   const spec = { root: hostRoot, socketDir: server.socketDir, userland };
   const children = new Set<ChildProcessWithoutNullStreams>();

@@ -2,7 +2,7 @@
 // home for every per-release difference the emulator models; the sources behind each one are in
 // docs/android-differences.md.
 
-import { type PackageManagerProfile, packageProfileFor } from "./package-profile.ts";
+import { type PackageManagerProfile, packageProfileFor } from './package-profile.ts';
 
 export const RELEASES = [10, 11, 12, 13, 14] as const;
 export type AndroidRelease = (typeof RELEASES)[number];
@@ -27,8 +27,12 @@ export interface AndroidProfile {
     /** 14: /tmp is shell_data_file (lineage-21.0:57) */
     tmp: boolean;
   };
-  /** ls -lZ: toybox 0.8.0-0.8.1 print one space between context and size, 0.8.2+ two (ls.c `" %-*s "+!FLAG(l)`) */
-  lsContextGap: 1 | 2;
+  /**
+   * where ls -Z prints the context (toys/posix/ls.c): 0.8.0-0.8.1 `" %-*s"` inside the long format
+   * (one space before the size), else `"%-*s "`; 0.8.2+ `" %-*s "+!FLAG(l)` (two spaces before the
+   * size with -l, and glued to the group with -n/-o/-g alone)
+   */
+  lsContextFormat: '0.8.0' | '0.8.2';
   /** toybox quotes the option in "Unknown option 'x'" from 0.8.1+ (lib/args.c, commit 2eefbe41 2019-06-24) */
   quotesUnknownOption: boolean;
   /** /data/media/<user>: 10-11 0770, 12+ 02770 with a default ACL (vold FsCrypt.cpp lineage-18.1:871, lineage-19.1:867) */
@@ -87,7 +91,7 @@ export function profileFor(release: AndroidRelease): AndroidProfile {
       accountFiles: release >= 11,
       tmp: release >= 14,
     },
-    lsContextGap: release >= 11 ? 2 : 1,
+    lsContextFormat: release >= 11 ? '0.8.2' : '0.8.0',
     quotesUnknownOption: release >= 11,
     mediaUserMode: release >= 12 ? 0o2770 : 0o770,
     androidDirs:

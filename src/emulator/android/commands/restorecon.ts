@@ -1,54 +1,47 @@
-import { promises as fsp } from 'node:fs';
+import type { LabelStore } from '../labels.ts';
+import type { AndroidProfile } from '../profile.ts';
+import { Restorecon } from '../restorecon-walk.ts';
 import type { PhoneRoot } from '../root-path.ts';
-import type { CommandIo } from './command.ts';
+import type { AppLookup } from '../seapp.ts';
+import type { Command } from './command.ts';
+import { absolute, splitCwd } from './cwd.ts';
+import { parseToyboxArgs, strerror, ToyboxUsage } from './toybox-args.ts';
 
-// No SELinux on the emulated phone: restorecon and chcon check their arguments like toybox's
-// applets and succeed without output, so callers that relabel after a restore run unchanged.
+// toybox restorecon (toys/android/restorecon.c, the same in 0.8.0 and 0.8.9): -D, -F, -R/-r, -n
+// and -v become SELINUX_ANDROID_RESTORECON_* flags for selinux_android_restorecon()
+// (restorecon-walk.ts); when it fails: perror_msg("restorecon failed: %s", file), exit 1.
 
-const USAGE = {
-  restorecon: 'usage: restorecon [-D] [-F] [-R] [-n] [-v] FILE...',
-  chcon: 'usage: chcon [-hRv] CONTEXT FILE...',
-};
-const OPTIONS = { restorecon: /^-[RFDnvr]+$/, chcon: /^-[hRv]+$/ };
-const CONTEXT = /^[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*:s\d+(-s\d+)?(:c\d+([.,]c\d+)*)?$/;
-
-function relabel(phone: PhoneRoot, name: 'restorecon' | 'chcon') {
-  return async ({ args, err }: CommandIo): Promise<number> => {
-    const operands: string[] = [];
-    for (const arg of args) {
-      if (OPTIONS[name].test(arg) && operands.length === 0) continue;
-      if (arg.startsWith('-') && operands.length === 0) {
-        err(`${name}: Unknown option '${arg.slice(1, 2)}'\n${USAGE[name]}\n`);
-        return 1;
-      }
-      operands.push(arg);
-    }
-    const context = name === 'chcon' ? operands.shift() : undefined;
-    if (operands.length === 0) {
-      err(`${name}: Need ${name === 'chcon' ? 2 : 1} arguments\n${USAGE[name]}\n`);
+export function restorecon(phone: PhoneRoot, labels: LabelStore, profile: AndroidProfile, apps: AppLookup): Command {
+  return async (io) => {
+    const { cwd, args } = splitCwd(io.args);
+    let parsed: ReturnType<typeof parseToyboxArgs>;
+    try {
+      parsed = parseToyboxArgs('restorecon', args, { flags: 'DFnRrv', minArgs: 1 }, profile);
+    } catch (err) {
+      if (!(err instanceof ToyboxUsage)) throw err;
+      io.err(`${err.message}\n`);
       return 1;
     }
-    if (context !== undefined && !CONTEXT.test(context)) {
-      err(`chcon: '${context}': Invalid argument\n`);
-      return 1;
-    }
+    const f = parsed.flags;
+    const flags = {
+      recurse: f.has('R') || f.has('r'),
+      force: f.has('F'),
+      datadata: f.has('D'),
+      nochange: f.has('n'),
+      verbose: f.has('v'),
+    };
+    const walker = new Restorecon(phone, labels, apps, io.err);
     let status = 0;
-    for (const p of operands) {
-      const exists = await phone
-        .resolve(p.startsWith('/') ? p : `/${p}`, false)
-        .then((host) => fsp.lstat(host))
-        .then(
-          () => true,
-          () => false,
-        );
-      if (!exists) {
-        err(`${name}: ${p}: No such file or directory\n`);
+    for (const file of parsed.operands) {
+      const failure = await walker.run(absolute(cwd, file), flags).then(
+        (ok) => (ok ? null : ''),
+        (err) => `: ${strerror(err)}`,
+      );
+      if (failure !== null) {
+        io.err(`restorecon: restorecon failed: ${file}${failure}\n`);
         status = 1;
       }
     }
     return status;
   };
 }
-
-export const restorecon = (phone: PhoneRoot) => relabel(phone, 'restorecon');
-export const chcon = (phone: PhoneRoot) => relabel(phone, 'chcon');
