@@ -127,7 +127,7 @@ describe('getprop', () => {
     expect(one.stdout).toBe(
       `${phone.props['ro.product.cpu.abi']}\n${phone.props['ro.build.fingerprint']}\n\nfallback\n`,
     );
-    expect(phone.props).toMatchObject({ 'ro.build.version.release': '12', 'ro.build.version.sdk': '31' });
+    expect(phone.props).toMatchObject({ 'ro.build.version.release': '14', 'ro.build.version.sdk': '34' });
   });
 
   it('passes arguments through the bridge byte for byte, and never waits for stdin it does not need', async () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { startAdbd } from './adbd/adbd.ts';
 import { parseAdbPublicKey } from './adbd/auth.ts';
 import { type Phone, startPhone } from './android/phone.ts';
+import type { AndroidRelease } from './android/profile.ts';
 
 // The emulated cloud phone: an Android-like folder with its sandboxed userland, reachable over ADB.
 
@@ -13,6 +14,8 @@ export interface EmulatorOptions {
   seedApps?: boolean;
   /** SELinux labels (default true); false: ls -Z prints `?`, chcon and restorecon change nothing */
   selinux?: boolean;
+  /** Android release of a new phone folder (default 14, DEFAULT_RELEASE); an existing folder keeps its own and must match */
+  android?: AndroidRelease;
   /** adbkey.pub of the one host allowed in; without it the phone does not ask for AUTH */
   authKeyFile?: string;
 }
@@ -27,7 +30,7 @@ export interface Emulator {
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   // Read the key first: a bad key file should fail before a phone is set up.
   const authKey = opts.authKeyFile ? parseAdbPublicKey(await readFile(opts.authKeyFile, 'utf8')) : undefined;
-  const phone = await startPhone(opts.root, { seedApps: opts.seedApps, selinux: opts.selinux });
+  const phone = await startPhone(opts.root, { seedApps: opts.seedApps, selinux: opts.selinux, android: opts.android });
   let adbd: Awaited<ReturnType<typeof startAdbd>>;
   try {
     adbd = await startAdbd({ phone, port: opts.port, host: opts.host, authKey });

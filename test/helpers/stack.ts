@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { connectAdb } from '../../src/devices/adb/connect.ts';
+import { type AndroidRelease, parseRelease, profileFor } from '../../src/emulator/android/profile.ts';
 import { defaultProps, formatBuildProp } from '../../src/emulator/android/props.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/emulator.ts';
 import { type Service, startService } from '../../src/service.ts';
@@ -29,6 +30,11 @@ export interface StackOptions {
   seedApps?: boolean;
   /** per phone: build.prop values to change before it first starts (e.g. another ABI or SDK) */
   buildProps?: (i: number) => Record<string, string>;
+  /**
+   * per phone: its Android release (default 14, or the release its buildProps name); the
+   * phone's profile, layout and build.prop follow it
+   */
+  android?: (i: number) => AndroidRelease;
   /** per phone: image facts the operator would type in */
   image?: (i: number) => {
     imageId?: string;
@@ -47,11 +53,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   for (let i = 0; i < (opts.phones ?? 2); i++) {
     const root = join(dir, `phone${i}`);
     const props = opts.buildProps?.(i);
+    const named = props?.['ro.build.version.release'];
+    const android = opts.android?.(i) ?? (named ? parseRelease(named) : 14);
     if (props) {
       mkdirSync(join(root, 'system'), { recursive: true });
-      writeFileSync(join(root, 'system/build.prop'), formatBuildProp({ ...defaultProps(), ...props }));
+      writeFileSync(
+        join(root, 'system/build.prop'),
+        formatBuildProp({ ...defaultProps(profileFor(android)), ...props }),
+      );
     }
-    phones.push(await startEmulator({ root, port: 0, seedApps: opts.seedApps ?? true }));
+    phones.push(await startEmulator({ root, port: 0, seedApps: opts.seedApps ?? true, android }));
   }
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(opts.configFile ?? {}));

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { type AndroidRelease, parseRelease, RELEASES } from '../../emulator/android/profile.ts';
 import { type Emulator, startEmulator } from '../../emulator/emulator.ts';
 import { configFrom, fail, withCommonOptions } from '../common.ts';
 
@@ -11,6 +12,7 @@ interface EmulatorFlags extends Record<string, unknown> {
   host: string;
   seedApps: boolean;
   selinux: boolean;
+  android?: AndroidRelease;
   authKey?: string;
 }
 
@@ -20,6 +22,11 @@ export function registerEmulator(program: Command): void {
     .option('--root <dir>', "folder that becomes the phone's / (default <data-dir>/emulator)")
     .requiredOption('--port <n>', 'TCP port of its adbd (0 picks a free one)', parsePort)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--android <release>',
+      `Android release of a new phone folder: ${RELEASES.join(', ')} (default 14); an existing folder must be started as the release it was set up with`,
+      parseAndroid,
+    )
     .option('--seed-apps', 'install sample apps with data', false)
     .option('--no-selinux', 'no SELinux labels: ls -Z prints ?, chcon and restorecon change nothing')
     .option('--auth-key <file>', 'require ADB AUTH with the private half of this adbkey.pub')
@@ -33,6 +40,7 @@ export function registerEmulator(program: Command): void {
           host: flags.host,
           seedApps: flags.seedApps,
           selinux: flags.selinux,
+          android: flags.android,
           authKeyFile: flags.authKey,
         });
       } catch (err) {
@@ -48,6 +56,14 @@ export function registerEmulator(program: Command): void {
       });
       await emulator.close();
     });
+}
+
+function parseAndroid(value: string): AndroidRelease {
+  try {
+    return parseRelease(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function parsePort(value: string): number {

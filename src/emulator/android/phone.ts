@@ -1,24 +1,15 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { am } from './commands/am.ts';
-import { chcon } from './commands/chcon.ts';
-import { cmd } from './commands/cmd.ts';
-import type { Command } from './commands/command.ts';
-import { dumpsys } from './commands/dumpsys.ts';
-import { getprop } from './commands/getprop.ts';
-import { ls } from './commands/ls.ts';
-import { pm } from './commands/pm.ts';
-import { chconOff, restoreconOff } from './commands/relabel-off.ts';
-import { restorecon } from './commands/restorecon.ts';
 import { FileContexts } from './file-contexts.ts';
 import { LabelStore } from './labels.ts';
 import { prepareLayout } from './layout.ts';
 import { labelLayout } from './layout-labels.ts';
 import { PackageDb } from './package-db.ts';
 import { PackageService } from './package-service.ts';
-import { type AndroidProfile, DEFAULT_RELEASE, parseRelease, profileFor } from './profile.ts';
-import { loadProps } from './props.ts';
+import { phoneCommands } from './phone-commands.ts';
+import { type AndroidProfile, type AndroidRelease, profileFor } from './profile.ts';
+import { readBuildProp, releaseOf, writeDefaultBuildProp } from './props.ts';
 import { PhoneRoot } from './root-path.ts';
 import { spawnSandboxed } from './sandbox.ts';
 import { seedApps } from './seed-apps.ts';
@@ -32,7 +23,7 @@ export interface Phone {
   /** host folder that is the phone's "/" */
   root: string;
   /** getprop values (ro.build.version.release, ro.build.version.sdk, ro.product.cpu.abi …) */
-  props: Record<string, string>;
+  readonly props: Record<string, string>;
   /** the Android release it answers as */
   profile: AndroidProfile;
   /** its SELinux labels (labels.ts) */
@@ -49,51 +40,39 @@ export interface PhoneOptions {
   seedApps?: boolean;
   /** SELinux labels (default true): ls -Z, chcon and restorecon work on them; false prints `?` */
   selinux?: boolean;
+  /** the Android release of a new phone folder (default 14); an existing folder must be this one */
+  android?: AndroidRelease;
 }
 
 export async function startPhone(root: string, opts: PhoneOptions = {}): Promise<Phone> {
   const selinux = opts.selinux ?? true;
   await fsp.mkdir(root, { recursive: true });
   const hostRoot = await fsp.realpath(root);
+  // the release first: a folder of another release is refused before anything in it changes
+  const buildProp = path.join(hostRoot, 'system', 'build.prop');
+  const existing = await readBuildProp(buildProp);
+  const profile = profileFor(releaseOf(existing, opts.android, hostRoot));
   const phoneRoot = new PhoneRoot(hostRoot);
   const userland = await findUserland();
   const prepared = await prepareLayout(phoneRoot, userland, { selinux });
-  const props = await loadProps(path.join(hostRoot, 'system', 'build.prop'));
-  const profile = profileFor(
-    props['ro.build.version.release'] ? parseRelease(props['ro.build.version.release']) : DEFAULT_RELEASE,
-  );
+  const buildProps = existing ?? (await writeDefaultBuildProp(buildProp, profile));
   const labels = await LabelStore.open(phoneRoot, new FileContexts(profile));
   phoneRoot.labels = labels;
   await labelLayout(phoneRoot, labels, prepared);
   const packages = new PackageService(phoneRoot, await PackageDb.load(phoneRoot), profile);
   await packages.start();
   if (opts.seedApps) await seedApps(packages);
-  const services = { package: pm(packages), activity: am(packages) };
-  // restorecon's packages.list: the package manager's uid and targetSdk of a package
-  const apps = (pkg: string) => {
-    const record = packages.installed(pkg);
-    return record && { uid: record.uid, targetSdk: record.targetSdk };
-  };
-  const labelling: Record<string, Command> = selinux
-    ? {
-        ls: ls(phoneRoot, labels, profile),
-        restorecon: restorecon(phoneRoot, labels, profile, apps),
-        chcon: chcon(phoneRoot, labels, profile),
-      }
-    : { restorecon: restoreconOff(phoneRoot), chcon: chconOff(phoneRoot) };
-  const server = await startSystemServer({
-    pm: services.package,
-    am: services.activity,
-    cmd: cmd(services),
-    dumpsys: dumpsys(packages),
-    getprop: getprop(props),
-    ...labelling,
-  });
+  const props = () => buildProps;
+  const server = await startSystemServer(
+    phoneCommands({ phone: phoneRoot, labels, profile, packages, props, selinux }),
+  );
   const spec = { root: hostRoot, socketDir: server.socketDir, userland };
   const children = new Set<ChildProcessWithoutNullStreams>();
-  const phone: Phone = {
+  return {
     root: hostRoot,
-    props,
+    get props() {
+      return props();
+    },
     profile,
     labels,
     spawnShell(command) {
@@ -107,5 +86,4 @@ export async function startPhone(root: string, opts: PhoneOptions = {}): Promise
       await server.close();
     },
   };
-  return phone;
 }

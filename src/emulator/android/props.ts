@@ -1,24 +1,28 @@
 import { promises as fsp } from 'node:fs';
+import { type AndroidProfile, type AndroidRelease, DEFAULT_RELEASE, parseRelease, profileFor } from './profile.ts';
 
 // System properties, kept in /system/build.prop like a real image. Written with defaults on the
 // first start and only read afterwards, so an operator (or a test) can edit the file to emulate
-// another build; the ABI defaults to the host's, since the phone runs host binaries.
+// another build; the ABI defaults to the host's, since the phone runs host binaries. The build
+// says which Android release the folder is: it was set up as that one and stays that one (its
+// /data has that release's layout), so starting it as another release is refused.
 
 const ABI: Record<string, string> = { x64: 'x86_64', arm64: 'arm64-v8a', arm: 'armeabi-v7a', ia32: 'x86' };
 
-export function defaultProps(): Record<string, string> {
+export function defaultProps(profile: AndroidProfile = profileFor(DEFAULT_RELEASE)): Record<string, string> {
   const abi = ABI[process.arch] ?? process.arch;
   const product = `cloudphone_${abi.replace(/-.*/, '')}`;
-  const buildId = 'SQ3A.220705.004';
+  const { id, securityPatch } = profile.build;
+  const release = String(profile.release);
   return {
-    'ro.build.id': buildId,
-    'ro.build.display.id': `${product}-userdebug 12 ${buildId} eng.root test-keys`,
-    'ro.build.version.release': '12',
-    'ro.build.version.sdk': '31',
-    'ro.build.version.security_patch': '2022-07-05',
+    'ro.build.id': id,
+    'ro.build.display.id': `${product}-userdebug ${release} ${id} eng.root test-keys`,
+    'ro.build.version.release': release,
+    'ro.build.version.sdk': String(profile.sdk),
+    'ro.build.version.security_patch': securityPatch,
     'ro.build.type': 'userdebug',
     'ro.build.tags': 'test-keys',
-    'ro.build.fingerprint': `cloudphone/${product}/${product}:12/${buildId}/eng.root.20220705:userdebug/test-keys`,
+    'ro.build.fingerprint': `cloudphone/${product}/${product}:${release}/${id}/eng.root.${securityPatch.replace(/-/g, '')}:userdebug/test-keys`,
     'ro.product.brand': 'cloudphone',
     'ro.product.manufacturer': 'cloudphone',
     'ro.product.model': 'Cloud Phone',
@@ -49,14 +53,48 @@ export function formatBuildProp(props: Record<string, string>): string {
   return `# written by cloudphone-backup's emulator on first start; edit to emulate another build\n${lines.join('\n')}\n`;
 }
 
-/** the phone's props: /system/build.prop, created with defaults when missing */
-export async function loadProps(buildPropHost: string): Promise<Record<string, string>> {
+/** the props of /system/build.prop, or null for a folder never set up */
+export async function readBuildProp(buildPropHost: string): Promise<Record<string, string> | null> {
+  const text = await fsp.readFile(buildPropHost, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  return text === null ? null : parseBuildProp(text);
+}
+
+/**
+ * the release a phone folder answers as: the one its build.prop names, which `requested` (the
+ * --android option) must match; a new folder gets `requested`, else the default release
+ */
+export function releaseOf(
+  props: Record<string, string> | null,
+  requested: AndroidRelease | undefined,
+  folder: string,
+): AndroidRelease {
+  if (props === null) return requested ?? DEFAULT_RELEASE;
+  const value = props['ro.build.version.release'] ?? '';
+  let release: AndroidRelease;
   try {
-    return parseBuildProp(await fsp.readFile(buildPropHost, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const props = defaultProps();
-    await fsp.writeFile(buildPropHost, formatBuildProp(props), { mode: 0o644 });
-    return props;
+    release = parseRelease(value);
+  } catch {
+    throw new Error(
+      `the phone folder ${folder} is Android ${JSON.stringify(value)} (ro.build.version.release in /system/build.prop), which the emulator does not emulate`,
+    );
   }
+  if (requested !== undefined && requested !== release) {
+    throw new Error(
+      `the phone folder ${folder} was set up as Android ${release} (its /system/build.prop says so) and cannot start as Android ${requested}: use --android ${release}, or another --root for a new Android ${requested} phone`,
+    );
+  }
+  return release;
+}
+
+/** writes a new folder's /system/build.prop with the release's defaults */
+export async function writeDefaultBuildProp(
+  buildPropHost: string,
+  profile: AndroidProfile,
+): Promise<Record<string, string>> {
+  const props = defaultProps(profile);
+  await fsp.writeFile(buildPropHost, formatBuildProp(props), { mode: 0o644 });
+  return props;
 }
