@@ -38,7 +38,7 @@ export class AdbDevice implements Device {
     return lines(stdout, 'package:').sort();
   }
 
-  packageInfo(pkg: string): Promise<PackageInfo | null> {
+  async packageInfo(pkg: string): Promise<PackageInfo | null> {
     return readPackageInfo(packageName(pkg), {
       run: (command) => this.run(command, { allowFailure: true }),
       stat: (path) => this.withSync((sync) => sync.stat(path)),
@@ -138,7 +138,7 @@ export class AdbDevice implements Device {
     await this.run(`rm -rf ${quote(devicePath(path))}`);
   }
 
-  install(apks: DeviceApk[], opts: StreamOptions & { installer?: string } = {}): Promise<void> {
+  async install(apks: DeviceApk[], opts: StreamOptions & { installer?: string } = {}): Promise<void> {
     return installApks(this.conn, apks, opts);
   }
 
