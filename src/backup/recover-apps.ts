@@ -45,13 +45,14 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
   };
   const staged: StagedApp[] = [];
   const warnings: string[] = [];
+  const cursor = new ArchiveCursor(readArchive(await store.get(job.bucket, job.key, { signal: ctx.signal })), tick);
   try {
-    const cursor = new ArchiveCursor(readArchive(await store.get(job.bucket, job.key, { signal: ctx.signal })), tick);
     for (const app of sidecar.manifest.apps) staged.push(await stageApp(run, cursor, app));
     const end = await cursor.finish();
     if (end.sha256 !== sidecar.sha256) throw ERRORS.corruptBackup('the object changed while it was restored');
     for (const app of staged) await applyApp(run, app, warnings);
   } finally {
+    await cursor.close().catch(() => {});
     for (const app of staged) await removeScratch(device, app);
   }
   return { apps: staged.map((s) => s.app.package), warnings };

@@ -62,6 +62,11 @@ export class ArchiveCursor {
     yield Buffer.alloc(1024);
   }
 
+  /** Stops reading early: the reader then stops zstd and closes the object stream. */
+  async close(): Promise<void> {
+    await this.events.return(undefined);
+  }
+
   /** Reads to the end, which is where the archive's digests are checked. */
   async finish(): Promise<{ sha256: string; size: number }> {
     for (;;) {
