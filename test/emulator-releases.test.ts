@@ -86,3 +86,87 @@ describe('a phone folder keeps its release', () => {
     await expect(fsp.stat(root)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('per-release layout', () => {
+  const sh = (release: number, command: string) => shell(phones.get(release) as Phone, command);
+
+  it('Android 10: /data/user/0 is a link to /data/data', async () => {
+    const r = await sh(10, 'readlink /data/user/0; stat -c "%F %u %g %a" /data/data; ls -dZ /data/user/0');
+    expect(r.stdout).toBe('/data/data\ndirectory 1000 1000 771\nu:object_r:system_data_file:s0 /data/user/0\n');
+  });
+
+  it.each([11, 12, 13, 14])('Android %i: /data/user/0 is a mount of /data/data, the same folder', async (release) => {
+    const r = await sh(
+      release,
+      [
+        'readlink /data/user/0; echo link=$?',
+        'stat -c "%F %u %g %a %i" /data/data /data/user/0 | uniq | wc -l',
+        'stat -c "%F %u %g %a" /data/user/0',
+        'echo x > /data/data/f && cat /data/user/0/f && rm /data/user/0/f',
+        'grep -c " /data/user/0 " /proc/self/mountinfo',
+      ].join('; '),
+    );
+    expect(r.stdout).toBe('link=1\n1\ndirectory 1000 1000 771\nx\n1\n');
+    const phone = phones.get(release) as Phone;
+    // the system server sees the same tree under both names
+    await fsp.mkdir(path.join(phone.root, 'data/user/0/com.x'), { recursive: true });
+    expect(await phone.labels.get('/data/data/com.x')).toBe(await phone.labels.get('/data/user/0/com.x'));
+    expect((await shell(phone, 'ls -dZ /data/data/com.x /data/user/0/com.x')).stdout).toBe(
+      'u:object_r:system_data_file:s0 /data/data/com.x\nu:object_r:system_data_file:s0 /data/user/0/com.x\n',
+    );
+  });
+
+  it.each(RELEASES)(
+    'Android %i: users 0 and 10, and external storage as vold or sdcardfs leaves it',
+    async (release) => {
+      const paths = [0, 10].flatMap((u) => [
+        `/data/user/${u}`,
+        `/data/user_de/${u}`,
+        `/data/media/${u}`,
+        `/data/media/${u}/Android`,
+        `/data/media/${u}/Android/data`,
+        `/data/media/${u}/Android/obb`,
+      ]);
+      const r = await sh(
+        release,
+        `stat -c "%n %u %g %a" ${paths.join(' ')} /data/media/obb; ls -d /data/media/*/Android/media`,
+      );
+      const media = release >= 12 ? '2770' : '770';
+      const [android, data, obb] =
+        release >= 11 ? ['1023 1023 2771', '1023 1078 2771', '1023 1079 2771'] : Array(3).fill('1023 1023 775');
+      const expected = [0, 10].flatMap((u) => [
+        `/data/user/${u} 1000 1000 771`,
+        `/data/user_de/${u} 1000 1000 771`,
+        `/data/media/${u} 1023 1023 ${media}`,
+        `/data/media/${u}/Android ${android}`,
+        `/data/media/${u}/Android/data ${data}`,
+        `/data/media/${u}/Android/obb ${obb}`,
+      ]);
+      expected.push('/data/media/obb 1023 1023 770');
+      if (release >= 11) expected.push('/data/media/0/Android/media', '/data/media/10/Android/media');
+      expect(r.stdout).toBe(`${expected.join('\n')}\n`);
+    },
+  );
+
+  it('labels per release: /data, /data/media and /data/user changed types over time', async () => {
+    const types = async (release: number) =>
+      (await sh(release, 'ls -dZ /data /data/media /data/user')).stdout.replace(/ +/g, ' ');
+    expect(await types(10)).toBe(
+      'u:object_r:system_data_file:s0 /data\nu:object_r:media_rw_data_file:s0 /data/media\nu:object_r:system_data_file:s0 /data/user\n',
+    );
+    expect(await types(13)).toBe(
+      'u:object_r:system_data_root_file:s0 /data\nu:object_r:media_rw_data_file:s0 /data/media\nu:object_r:system_data_file:s0 /data/user\n',
+    );
+    expect(await types(14)).toBe(
+      'u:object_r:system_data_root_file:s0 /data\nu:object_r:media_userdir_file:s0 /data/media\nu:object_r:system_userdir_file:s0 /data/user\n',
+    );
+  });
+
+  it('Android 10 prints the context of ls -lZ with one space before the size, as toybox 0.8.0 does', async () => {
+    await sh(10, 'mkdir -p /data/local/tmp/z && touch /data/local/tmp/z/f');
+    const r = await sh(10, 'ls -lZ /data/local/tmp/z; ls -nZ /data/local/tmp/z');
+    expect(r.stdout).toMatch(
+      /^total 0\n-rw-r--r-- 1 root root u:object_r:shell_data_file:s0 0 \d{4}-\d\d-\d\d \d\d:\d\d f\ntotal 0\n-rw-r--r-- 1 0 0 u:object_r:shell_data_file:s0 0 [-\d]+ [:\d]+ f\n$/,
+    );
+  });
+});

@@ -2,13 +2,15 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AID, accountFiles } from './accounts.ts';
 import { BRIDGE_NAME, BRIDGE_SCRIPT } from './bridge-script.ts';
+import { DATA_LINKS, prepareData } from './layout-data.ts';
+import type { AndroidProfile } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
 import type { Userland } from './userland.ts';
 import { CWD_BRIDGE_SCRIPT, LS_SCRIPT } from './wrappers.ts';
 
 // What a phone folder holds before the sandbox starts: the read-only system image (/system, with
 // toybox applet links and the Android commands), mount points for what the sandbox binds in, and
-// Android's /data layout with its owners and modes.
+// Android's /data layout with its owners and modes (layout-data.ts).
 
 export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys'];
 /** Android commands that take paths: scripts that pass the working folder along (wrappers.ts) */
@@ -17,40 +19,17 @@ export const PATH_COMMANDS = ['restorecon', 'chcon'];
 export interface LayoutOptions {
   /** SELinux labels: /system/bin/ls asks the system server for -Z (wrappers.ts) */
   selinux: boolean;
+  profile: AndroidProfile;
 }
 
-const { root: ROOT, system: SYSTEM, mediaRw: MEDIA_RW, shell: SHELL } = AID;
-
-// [phone path, uid, gid, mode], parents before children
-const DATA_DIRS: [string, number, number, number][] = [
-  ['/data', SYSTEM, SYSTEM, 0o771],
-  ['/data/app', SYSTEM, SYSTEM, 0o771],
-  ['/data/user', SYSTEM, SYSTEM, 0o711],
-  ['/data/user/0', SYSTEM, SYSTEM, 0o771],
-  ['/data/user_de', SYSTEM, SYSTEM, 0o711],
-  ['/data/user_de/0', SYSTEM, SYSTEM, 0o771],
-  ['/data/media', MEDIA_RW, MEDIA_RW, 0o770],
-  ['/data/media/0', MEDIA_RW, MEDIA_RW, 0o2770],
-  ['/data/media/0/Android', MEDIA_RW, MEDIA_RW, 0o2771],
-  ['/data/media/0/Android/data', MEDIA_RW, AID.extDataRw, 0o2771],
-  ['/data/media/0/Android/obb', MEDIA_RW, AID.extObbRw, 0o2771],
-  ['/data/local', ROOT, ROOT, 0o751],
-  ['/data/local/tmp', SHELL, SHELL, 0o771],
-  ['/data/system', SYSTEM, SYSTEM, 0o775],
-  ['/storage', ROOT, ROOT, 0o751],
-  ['/storage/emulated', ROOT, ROOT, 0o751],
-];
+const { root: ROOT, shell: SHELL } = AID;
 
 const TOP_DIRS = ['/proc', '/dev', '/tmp', '/system', '/system/bin', '/system/etc'];
 
-const LINKS: [string, string][] = [
-  ['/data/data', '/data/user/0'],
-  ['/storage/emulated/0', '/data/media/0'],
-  ['/sdcard', '/storage/emulated/0'],
-  ['/etc', '/system/etc'],
-];
-
-/** returns the phone paths of the folders and links it made, for their first labels */
+/**
+ * `phone` is the folder as it is stored (a PhoneRoot without binds); returns the phone paths of
+ * the folders and links it made, for their first labels
+ */
 export async function prepareLayout(phone: PhoneRoot, userland: Userland, opts: LayoutOptions): Promise<string[]> {
   for (const dir of TOP_DIRS) {
     await phone.ensureDir(dir, ROOT, dir === '/system/bin' ? SHELL : ROOT, 0o755);
@@ -67,12 +46,13 @@ export async function prepareLayout(phone: PhoneRoot, userland: Userland, opts: 
   for (const command of ANDROID_COMMANDS) await symlink(phone, `/system/bin/${command}`, BRIDGE_NAME);
   for (const [command, script] of Object.entries(scripts))
     await writeFile(phone, `/system/bin/${command}`, script, 0o755);
-  for (const [dir, uid, gid, mode] of DATA_DIRS) await phone.ensureDir(dir, uid, gid, mode);
-  for (const [link, target] of LINKS) {
+  const data = await prepareData(phone, opts.profile);
+  const symlinks: [string, string][] = [...DATA_LINKS, ['/etc', '/system/etc']];
+  for (const [link, target] of symlinks) {
     const host = await phone.resolve(link, false);
     if (!(await fsp.lstat(host).catch(() => null))) await fsp.symlink(target, host);
   }
-  return [...TOP_DIRS, ...DATA_DIRS.map(([dir]) => dir), ...LINKS.map(([link]) => link)];
+  return [...TOP_DIRS, ...data, '/etc'];
 }
 
 /** /etc/passwd and /etc/group for the installed apps' uids */

@@ -8,6 +8,7 @@ import { labelLayout } from './layout-labels.ts';
 import { PackageDb } from './package-db.ts';
 import { PackageService } from './package-service.ts';
 import { phoneCommands } from './phone-commands.ts';
+import { userZeroBinds, userZeroMounts } from './phone-mounts.ts';
 import { type AndroidProfile, type AndroidRelease, profileFor } from './profile.ts';
 import { readBuildProp, releaseOf, writeDefaultBuildProp } from './props.ts';
 import { PhoneRoot } from './root-path.ts';
@@ -52,9 +53,9 @@ export async function startPhone(root: string, opts: PhoneOptions = {}): Promise
   const buildProp = path.join(hostRoot, 'system', 'build.prop');
   const existing = await readBuildProp(buildProp);
   const profile = profileFor(releaseOf(existing, opts.android, hostRoot));
-  const phoneRoot = new PhoneRoot(hostRoot);
+  const phoneRoot = new PhoneRoot(hostRoot, userZeroBinds(profile));
   const userland = await findUserland();
-  const prepared = await prepareLayout(phoneRoot, userland, { selinux });
+  const prepared = await prepareLayout(new PhoneRoot(hostRoot), userland, { selinux, profile });
   const buildProps = existing ?? (await writeDefaultBuildProp(buildProp, profile));
   const labels = await LabelStore.open(phoneRoot, new FileContexts(profile));
   phoneRoot.labels = labels;
@@ -66,7 +67,8 @@ export async function startPhone(root: string, opts: PhoneOptions = {}): Promise
   const server = await startSystemServer(
     phoneCommands({ phone: phoneRoot, labels, profile, packages, props, selinux }),
   );
-  const spec = { root: hostRoot, socketDir: server.socketDir, userland };
+  const mounts = () => userZeroMounts(hostRoot, profile);
+  const spec = { root: hostRoot, socketDir: server.socketDir, userland, mounts };
   const children = new Set<ChildProcessWithoutNullStreams>();
   return {
     root: hostRoot,

@@ -24,10 +24,12 @@ export interface SandboxSpec {
   /** host folder with the system server's socket */
   socketDir: string;
   userland: Userland;
+  /** the phone's own mounts, as bwrap options (phone-mounts.ts), asked for at each spawn */
+  mounts: () => string[];
 }
 
-export function sandboxArgs({ root, socketDir, userland }: SandboxSpec): string[] {
-  const args = ['--bind', root, '/', '--ro-bind', path.join(root, 'system'), '/system'];
+export function sandboxArgs({ root, socketDir, userland, mounts }: SandboxSpec): string[] {
+  const args = ['--bind', root, '/', ...mounts(), '--ro-bind', path.join(root, 'system'), '/system'];
   args.push('--ro-bind', userland.mksh, '/system/bin/sh', '--ro-bind', userland.toybox, '/system/bin/toybox');
   for (const lib of userland.libraries) args.push('--ro-bind', lib, lib);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', socketDir, SOCKET_DIR);
