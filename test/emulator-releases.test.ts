@@ -87,9 +87,9 @@ describe('a phone folder keeps its release', () => {
   });
 });
 
-describe('per-release layout', () => {
-  const sh = (release: number, command: string) => shell(phones.get(release) as Phone, command);
+const sh = (release: number, command: string) => shell(phones.get(release) as Phone, command);
 
+describe('per-release layout', () => {
   it('Android 10: /data/user/0 is a link to /data/data', async () => {
     const r = await sh(10, 'readlink /data/user/0; stat -c "%F %u %g %a" /data/data; ls -dZ /data/user/0');
     expect(r.stdout).toBe('/data/data\ndirectory 1000 1000 771\nu:object_r:system_data_file:s0 /data/user/0\n');
@@ -168,5 +168,30 @@ describe('per-release layout', () => {
     expect(r.stdout).toMatch(
       /^total 0\n-rw-r--r-- 1 root root u:object_r:shell_data_file:s0 0 \d{4}-\d\d-\d\d \d\d:\d\d f\ntotal 0\n-rw-r--r-- 1 0 0 u:object_r:shell_data_file:s0 0 [-\d]+ [:\d]+ f\n$/,
     );
+  });
+});
+
+describe('du -b', () => {
+  it('Android 10 has no du -b and says so as toybox 0.8.0 does; 11+ has it', async () => {
+    await sh(10, 'mkdir -p /data/local/tmp/du && head -c 5000 /dev/zero > /data/local/tmp/du/f');
+    const r = await sh(
+      10,
+      'cd /data/local/tmp; du -sb du; echo rc=$?; du -bs du; du -s -b du; du --apparent-size du; du -d 0 -k du; du -d0 du; du -sk du',
+    );
+    expect(r.stderr).toBe(
+      [
+        'du: Unknown option b (see "du --help")',
+        'du: Unknown option bs (see "du --help")',
+        'du: Unknown option b (see "du --help")',
+        'du: Unknown option apparent-size (see "du --help")',
+        '',
+      ].join('\n'),
+    );
+    expect(r.stdout).toMatch(/^rc=1\n\d+\tdu\n\d+\tdu\n\d+\tdu\n$/);
+    const later = await sh(
+      11,
+      'mkdir -p /data/local/tmp/du && head -c 5000 /dev/zero > /data/local/tmp/du/f && du -b /data/local/tmp/du/f',
+    );
+    expect(later).toEqual({ stdout: '5000\t/data/local/tmp/du/f\n', stderr: '', code: 0 });
   });
 });

@@ -28,3 +28,32 @@ for a; do
 done
 exec toybox ls "$@"
 `;
+/**
+ * du on Android 10: toybox 0.8.0's optstring is "d#<0=-1hmlcaHkKLsx[-HL][-kKmh]" (toys/posix/du.c
+ * 0.8.0:9; -b came in commit cc803fb5, 2019-12-10, after Android 10's snapshot). Its args.c
+ * rejects any other letter, -b included, with help_exit("Unknown option %s", rest of the
+ * cluster), unquoted before commit 2eefbe41 (0.8.1), exit 1; -d takes the rest of its cluster or
+ * the next argument as its value. What 0.8.0 accepts is then run by toybox 0.8.9's du.
+ */
+export const DU_0_8_0_SCRIPT = `#!/system/bin/sh
+skip=
+for a; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  case $a in
+  --) break ;;
+  -|--help|--version|[!-]*) continue ;;
+  --*) print -ru2 -- "du: Unknown option \${a#--} (see \\"du --help\\")"; exit 1 ;;
+  esac
+  rest=\${a#-}
+  while [ -n "$rest" ]; do
+    c=\${rest%"\${rest#?}"}
+    case $c in
+    d) [ -z "\${rest#d}" ] && skip=1; break ;;
+    [hmlcaHkKLsx]) ;;
+    *) print -ru2 -- "du: Unknown option $rest (see \\"du --help\\")"; exit 1 ;;
+    esac
+    rest=\${rest#?}
+  done
+done
+exec toybox du "$@"
+`;
