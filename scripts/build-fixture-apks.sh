@@ -12,11 +12,11 @@
 #   gallery-base.apk      com.example.gallery 7 "2.0", base of a split set (isSplitRequired), CAMERA + READ_EXTERNAL_STORAGE
 #   gallery-config.xxhdpi.apk  its config split "config.xxhdpi", APK Signature Scheme v2 only
 #   launcher.apk          com.example.launcher 1 "1.0", a HOME activity (the emulated phone's system
-#                         image puts it in /system/app/Launcher/Launcher.apk), ACCESS_FINE_LOCATION, key A
+#                         image puts it in /system/app/Launcher/Launcher.apk), ACCESS_FINE_LOCATION + INTERNET, key A
 #   launcher-v2.apk       its update, versionCode 2 "2.0", key A
 #   sync.apk              com.example.sync 5 "5.0", android:sharedUserId="com.example.shared", INTERNET + CAMERA
 #                         + READ_CONTACTS, key A
-#   sync-plugin.apk       com.example.sync.plugin 1 "1.0", the same sharedUserId, ACCESS_FINE_LOCATION, key A
+#   sync-plugin.apk       com.example.sync.plugin 1 "1.0", the same sharedUserId, ACCESS_FINE_LOCATION + INTERNET, key A
 #   sync-plugin-other-key.apk  the plugin signed with key B (refused: the shared user is signed with key A)
 set -eu
 
@@ -94,8 +94,8 @@ app notes4 com.example.notes 4 1.3.0 - false \
 app gallery com.example.gallery 7 2.0 - true \
   android.permission.CAMERA android.permission.READ_EXTERNAL_STORAGE android.permission.INTERNET
 app gallery-xxhdpi com.example.gallery 7 2.0 config.xxhdpi false
-HOME_ACTIVITY=1 app launcher com.example.launcher 1 1.0 - false android.permission.ACCESS_FINE_LOCATION
-HOME_ACTIVITY=1 app launcher2 com.example.launcher 2 2.0 - false android.permission.ACCESS_FINE_LOCATION
+HOME_ACTIVITY=1 app launcher com.example.launcher 1 1.0 - false android.permission.ACCESS_FINE_LOCATION android.permission.INTERNET
+HOME_ACTIVITY=1 app launcher2 com.example.launcher 2 2.0 - false android.permission.ACCESS_FINE_LOCATION android.permission.INTERNET
 SHARED_UID=com.example.shared app sync com.example.sync 5 5.0 - false \
   android.permission.INTERNET android.permission.CAMERA android.permission.READ_CONTACTS
 SHARED_UID=com.example.shared app plugin com.example.sync.plugin 1 1.0 - false android.permission.ACCESS_FINE_LOCATION

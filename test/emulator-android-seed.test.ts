@@ -124,3 +124,32 @@ describe('seed apps', () => {
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 });
+
+describe('seed apps on Android 10 (sdcardfs)', () => {
+  it('leaves external data as sdcardfs writes it: media_rw:media_rw, folders 0775, files 0664', async () => {
+    const dir10 = await fsp.mkdtemp(path.join(os.tmpdir(), 'phone-seed10-'));
+    const phone10 = await startPhoneAs(path.join(dir10, 'root'), 10, { seedApps: true });
+    try {
+      const r = await shell(
+        phone10,
+        'cd /data/media/0/Android && stat -c "%n %u %g %a" data/com.example.notes data/com.example.notes/files/exports/export-1.csv obb/com.example.notes/main.1.com.example.notes.obb',
+      );
+      expect(r.stdout).toBe(
+        [
+          'data/com.example.notes 1023 1023 775',
+          'data/com.example.notes/files/exports/export-1.csv 1023 1023 664',
+          'obb/com.example.notes/main.1.com.example.notes.obb 1023 1023 664',
+          '',
+        ].join('\n'),
+      );
+      // Android 10 has no Android/media (the profile's androidDirs), for the work profile either
+      expect((await shell(phone10, 'ls /data/media/10/Android')).stdout).toBe('data\nobb\n');
+      expect((await shell(phone10, 'pm path com.example.notes')).stdout).toMatch(
+        /^package:\/data\/app\/com\.example\.notes-[\w-]+==\/base\.apk\n$/,
+      );
+    } finally {
+      await phone10.close();
+      await fsp.rm(dir10, { recursive: true, force: true });
+    }
+  });
+});

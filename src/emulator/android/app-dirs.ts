@@ -2,6 +2,8 @@ import { promises as fsp } from 'node:fs';
 import { AID } from './accounts.ts';
 import type { AndroidProfile } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
+import { appDataContext } from './seapp.ts';
+import { cacheGidOf, uidOf } from './users.ts';
 
 // An app's folders for one user, as installd and vold make them. CE and DE data: owned by the
 // app's uid for that user, 0700, with cache and code_cache in the cache gid, 02771
@@ -65,21 +67,32 @@ export async function prepareUserStorage(phone: PhoneRoot, profile: AndroidProfi
   }
 }
 
+/**
+ * installd createAppData for one user: CE and DE folders with cache and code_cache, labelled
+ * with the seapp context of the app's uid for that user (libselinux seapp_context_lookup via
+ * seapp.ts appDataContext: app_data_file with the app's and user's MLS categories when
+ * targetSdk >= 28), recursively as restorecon_app_data_lazy relabels a folder that had another label
+ */
 export async function createAppDirs(
   phone: PhoneRoot,
   user: number,
   pkg: string,
-  uid: number,
-  cacheGid: number,
-): Promise<string[]> {
-  const made: string[] = [];
+  appId: number,
+  targetSdk: number,
+): Promise<void> {
+  const uid = uidOf(user, appId);
+  const cacheGid = cacheGidOf(user, appId);
   for (const dir of [ceDir(user, pkg), deDir(user, pkg)]) {
     await phone.ensureDir(dir, uid, uid, 0o700);
     await phone.ensureDir(`${dir}/cache`, uid, cacheGid, 0o2771);
     await phone.ensureDir(`${dir}/code_cache`, uid, cacheGid, 0o2771);
-    made.push(dir);
+    await labelAppData(phone, dir, uid, user, targetSdk);
   }
-  return made;
+}
+
+/** gives a folder of app data, and everything in it, the app's context */
+export async function labelAppData(phone: PhoneRoot, dir: string, uid: number, user: number, targetSdk: number) {
+  await phone.labels.setRecursive(dir, appDataContext(uid, user, targetSdk));
 }
 
 /** installd destroyAppData with FLAG_STORAGE_CE|DE|EXTERNAL for one user */

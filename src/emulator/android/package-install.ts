@@ -8,7 +8,7 @@ import type { InstallSession } from './install-session.ts';
 import { reconcilePermissions } from './package-permissions.ts';
 import { type PackageRecord, type UserState, userStateOf } from './package-records.ts';
 import type { PackageService } from './package-service.ts';
-import { cacheGidOf, USER_ALL, USER_IDS, uidOf } from './users.ts';
+import { USER_ALL, USER_IDS } from './users.ts';
 
 // A session commit (PackageManagerService.installPackagesLI): checks, the code folder, the
 // package setting with its per-user state, permissions and the app folders of the users it is
@@ -107,8 +107,7 @@ export async function installFromSession(service: PackageService, session: Insta
   await db.save();
   for (const user of USER_IDS) {
     if (!record.users[String(user)]?.installed) continue;
-    const made = await createAppDirs(phone, user, pkg, uidOf(user, appId), cacheGidOf(user, appId));
-    void made;
+    await createAppDirs(phone, user, pkg, appId, record.code.targetSdk);
   }
   return record;
 }

@@ -32,6 +32,14 @@ export interface PackageManagerProfile {
     /** 14 `installerPackageName=` even when null, installerPackageUid=, initiatingPackageName=, originatingPackageName=, appMetadataFilePath=, privatePkgFlags=, apexModuleName= */
     installSourceDetails: boolean;
   };
+  /**
+   * the /system copy of an updated system app under `Hidden system packages:`: 10 a PackageSetting
+   * without a parsed package (`pkg=null`, none of the `if (pkg != null)` lines) and 10-11 its own
+   * PermissionsState, which holds no runtime grants; 12+ the appId's shared state (Settings.java
+   * getLegacyPermissionState(ps.getAppId())). As test/fixtures/android/dumpsys-system-*.txt have
+   * it; the researcher marks these blocks lower confidence.
+   */
+  hiddenCopy: 'no-pkg' | 'own-permissions' | 'appid-permissions';
   /** UserInfo flags of the work profile: MANAGED_PROFILE|INITIALIZED (0x30), plus PROFILE (0x1000, added in 11) */
   workProfileFlags: number;
   /**
@@ -60,6 +68,7 @@ export function packageProfileFor(release: AndroidRelease): PackageManagerProfil
       packageSource: release >= 13,
       installSourceDetails: release >= 14,
     },
+    hiddenCopy: release >= 12 ? 'appid-permissions' : release === 11 ? 'own-permissions' : 'no-pkg',
     workProfileFlags: release >= 11 ? 0x1030 : 0x30,
     grantChecksTypeFirst: release >= 12,
     shellInitiator: release >= 14 ? 'com.android.shell' : null,

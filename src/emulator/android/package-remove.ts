@@ -3,7 +3,7 @@ import { codeFolder } from './package-install.ts';
 import { reconcilePermissions, resetRuntimePermissions } from './package-permissions.ts';
 import { absentUser, isUpdatedSystemApp, type PackageRecord, userStateOf } from './package-records.ts';
 import type { PackageService } from './package-service.ts';
-import { cacheGidOf, USER_ALL, USER_IDS, uidOf } from './users.ts';
+import { USER_ALL, USER_IDS } from './users.ts';
 
 // PackageManagerService.deletePackageX → deletePackageLIF → executeDeletePackageLIF (A11
 // Ankits-lab@150a9240 PackageManagerService.java l.18495-19345): for one user the package is
@@ -69,7 +69,7 @@ async function revertToSystem(service: PackageService, record: PackageRecord) {
   for (const user of USER_IDS) {
     if (dropData) await removeAppDirs(service.phone, user, record.name);
     if (userStateOf(record, user).installed) {
-      await createAppDirs(service.phone, user, record.name, uidOf(user, record.appId), cacheGidOf(user, record.appId));
+      await createAppDirs(service.phone, user, record.name, record.appId, system.targetSdk);
     }
   }
 }

@@ -10,7 +10,7 @@ import { setPermission } from './package-permissions.ts';
 import { isInstalledFor, type PackageRecord, type UserState, userStateOf } from './package-records.ts';
 import { deletePackage } from './package-remove.ts';
 import { setSuspended } from './package-suspend.ts';
-import { type AndroidProfile, DEFAULT_RELEASE, profileFor, RELEASES } from './profile.ts';
+import { type AndroidProfile, DEFAULT_RELEASE, profileFor } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
 import { scanSystemApps } from './system-apps.ts';
 import { USER_IDS, type UserInfo, uidOf, usersOf } from './users.ts';
@@ -30,13 +30,6 @@ export class PackageService {
     readonly db: PackageDb,
     readonly profile: AndroidProfile = profileFor(DEFAULT_RELEASE),
   ) {}
-
-  /** the release a build.prop names (ro.build.version.sdk), until the phone passes its profile */
-  static profileOf(props: Record<string, string>): AndroidProfile {
-    const sdk = Number(props['ro.build.version.sdk']);
-    const release = RELEASES.find((r) => profileFor(r).sdk === sdk || (r === 12 && sdk === 32));
-    return profileFor(release ?? DEFAULT_RELEASE);
-  }
 
   /** boot: users' storage, the system image's apps, and the leftovers of interrupted sessions */
   async start(): Promise<void> {

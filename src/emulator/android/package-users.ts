@@ -1,7 +1,7 @@
 import { createAppDirs } from './app-dirs.ts';
 import { userStateOf } from './package-records.ts';
 import type { PackageService } from './package-service.ts';
-import { cacheGidOf, USER_ALL, USER_IDS, uidOf, userExists } from './users.ts';
+import { USER_ALL, USER_IDS, userExists } from './users.ts';
 
 // Per-user state changes that are not installs: `pm install-existing` and `am force-stop`.
 
@@ -20,7 +20,7 @@ export async function installExisting(service: PackageService, pkg: string, user
     const installed = { ...state, installed: true, hidden: false, uninstallReason: 0, firstInstallTime: now };
     await service.db.put({ ...record, users: { ...record.users, [String(user)]: installed } });
     if (record.codeInstalled && userExists(user)) {
-      await createAppDirs(service.phone, user, pkg, uidOf(user, record.appId), cacheGidOf(user, record.appId));
+      await createAppDirs(service.phone, user, pkg, record.appId, record.code.targetSdk);
     }
     return true;
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { ceDir, createExternalDirs, deDir, externalDir, externalFileOwner, obbDir } from './app-dirs.ts';
+import { ceDir, createExternalDirs, deDir, externalDir, externalFileOwner, labelAppData, obbDir } from './app-dirs.ts';
 import type { PackageService } from './package-service.ts';
 import { FLAG, NEW_RUNTIME_FLAGS } from './permissions.ts';
 import { Writer } from './seed-writer.ts';
@@ -44,7 +44,8 @@ export async function seedApps(service: PackageService): Promise<void> {
     }
     const record = await service.commit(id);
     await seedState(service, app.pkg);
-    if (app.data) await seedData(service, app.pkg, record.appId, app.pkg === 'com.example.notes');
+    if (app.data)
+      await seedData(service, app.pkg, record.appId, record.code.targetSdk, app.pkg === 'com.example.notes');
   }
 }
 
@@ -64,7 +65,7 @@ async function seedState(service: PackageService, pkg: string): Promise<void> {
   if (pkg === 'com.example.sync.plugin') await service.suspendAs(pkg, 0, SEED_SUSPENDER);
 }
 
-async function seedData(service: PackageService, pkg: string, appId: number, big: boolean): Promise<void> {
+async function seedData(service: PackageService, pkg: string, appId: number, targetSdk: number, big: boolean) {
   const { phone, profile } = service;
   const uid = uidOf(0, appId);
   const w = new Writer(phone, uid, uid);
@@ -113,6 +114,12 @@ async function seedData(service: PackageService, pkg: string, appId: number, big
   const work = new Writer(phone, uidOf(10, appId), uidOf(10, appId));
   await work.dir(`${ceDir(10, pkg)}/files`, 0o771);
   await work.file(`${ceDir(10, pkg)}/files/work-profile.txt`, 'work profile data\n', 0o600, OLD);
+
+  // what the app writes carries its process's context (app_data_file with its MLS categories)
+  for (const user of [0, 10]) {
+    for (const dir of [ceDir(user, pkg), deDir(user, pkg)])
+      await labelAppData(phone, dir, uidOf(user, appId), user, targetSdk);
+  }
 }
 
 const prefs = (pkg: string) =>

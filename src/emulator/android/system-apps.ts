@@ -7,7 +7,7 @@ import { reconcilePermissions, setPermission } from './package-permissions.ts';
 import type { CodeRecord, PackageRecord, UserState } from './package-records.ts';
 import type { PackageService } from './package-service.ts';
 import { FLAG } from './permissions.ts';
-import { cacheGidOf, USER_IDS, uidOf } from './users.ts';
+import { USER_IDS } from './users.ts';
 
 // The system image's apps: /system/app/<Name>/<Name>.apk, read-only for the phone's shell (the
 // sandbox binds /system read-only), placed by the host before any shell runs and scanned at boot
@@ -96,7 +96,7 @@ export async function scanSystemApps(service: PackageService): Promise<void> {
       for (const [perm, flags] of Object.entries(app.grants)) {
         setPermission(service.db, record.appId, u, perm, { granted: true, flags });
       }
-      await createAppDirs(service.phone, u, record.name, uidOf(u, record.appId), cacheGidOf(u, record.appId));
+      await createAppDirs(service.phone, u, record.name, record.appId, record.code.targetSdk);
     }
     await service.db.save();
   }

@@ -50,7 +50,7 @@ export async function dumpPackage(service: PackageService, p: PackageRecord, cod
   if (p.sharedUser)
     out.push(`    sharedUser=SharedUserSetting{${identityHash(p.sharedUser)} ${p.sharedUser}/${p.appId}}`);
   out.push(
-    `    pkg=Package{${identityHash(code.path)} ${p.name}}`,
+    `    pkg=${hidden && profile.packages.hiddenCopy === 'no-pkg' ? 'null' : `Package{${identityHash(code.path)} ${p.name}}`}`,
     `    codePath=${code.path}`,
     `    resourcePath=${code.path}`,
     `    legacyNativeLibraryDir=${code.path}/lib`,
@@ -58,24 +58,11 @@ export async function dumpPackage(service: PackageService, p: PackageRecord, cod
   if (lines.abiDetails) out.push('    extractNativeLibs=false');
   out.push('    primaryCpuAbi=null', '    secondaryCpuAbi=null');
   if (lines.abiDetails) out.push('    cpuAbiOverride=null');
-  out.push(`    versionCode=${code.versionCode} minSdk=${code.minSdk} targetSdk=${code.targetSdk}`);
-  if (lines.abiDetails) out.push('    minExtensionVersions=[]');
-  out.push(`    versionName=${code.versionName}`);
-  if (lines.abiDetails) out.push('    usesNonSdkApi=false');
-  out.push(
-    `    splits=[base${code.splits.map((s) => `, ${s}`).join('')}]`,
-    `    apkSigningVersion=${code.signatureScheme}`,
-  );
-  if (lines.applicationInfo)
-    out.push(`    applicationInfo=ApplicationInfo{${identityHash(`${p.appId}${p.name}`)} ${p.name}}`);
-  out.push(`    flags=${appFlags(p, code)}`, `    privateFlags=${privateFlags(service, code)}`);
-  if (lines.forceQueryable) out.push('    forceQueryable=false');
-  if (lines.emptyQueriesPackages) out.push('    queriesPackages=[]');
-  out.push(
-    `    dataDir=${ceDir(0, p.name)}`,
-    '    supportsScreens=[small, medium, large, xlarge, resizeable, anyDensity]',
-    `    timeStamp=${dumpTime(p.lastUpdateTime)}`,
-  );
+  // A10's /system copy of an updated app has no parsed package: the `if (pkg != null)` lines go
+  const parsed = !(hidden && profile.packages.hiddenCopy === 'no-pkg');
+  out.push(`    versionCode=${code.versionCode}${parsed ? ` minSdk=${code.minSdk} targetSdk=${code.targetSdk}` : ''}`);
+  if (parsed) out.push(...parsedLines(service, p, code));
+  out.push(`    timeStamp=${dumpTime(p.lastUpdateTime)}`);
   if (!profile.packages.perUserInstallInfo) out.push(`    firstInstallTime=${dumpTime(p.firstInstallTime)}`);
   out.push(`    lastUpdateTime=${dumpTime(p.lastUpdateTime)}`);
   if (installer !== null || lines.installSourceDetails) out.push(`    installerPackageName=${installer}`);
@@ -96,11 +83,13 @@ export async function dumpPackage(service: PackageService, p: PackageRecord, cod
   );
   if (lines.installSourceDetails)
     out.push(`    privatePkgFlags=${privateFlags(service, code)}`, '    apexModuleName=null');
-  if (code.requestedPermissions.length > 0) {
+  if (parsed && code.requestedPermissions.length > 0) {
     out.push('    requested permissions:', ...code.requestedPermissions.map((perm) => `      ${perm}`));
   }
   // printed also for a shared-UID package: dumpAll is true when a package is named
   out.push(...installPermissionLines(service, p.appId, '    '));
+  // 10-11: the /system copy's own PermissionsState holds no runtime grants
+  const ownState = hidden && profile.packages.hiddenCopy !== 'appid-permissions';
   for (const user of service.users()) {
     const inode = await service.phone
       .resolve(ceDir(user.id, p.name))
@@ -109,7 +98,30 @@ export async function dumpPackage(service: PackageService, p: PackageRecord, cod
         (s) => s.ino,
         () => 0,
       );
-    out.push(...dumpUser(service, p, user.id, inode));
+    out.push(...dumpUser(service, p, user.id, inode, ownState));
   }
   return `${out.join('\n')}\n`;
+}
+
+/** the lines Settings.dumpPackageLPr prints only for a parsed package (`if (pkg != null)`) */
+function parsedLines(service: PackageService, p: PackageRecord, code: CodeRecord): string[] {
+  const lines = service.profile.packages.lines;
+  const out: string[] = [];
+  if (lines.abiDetails) out.push('    minExtensionVersions=[]');
+  out.push(`    versionName=${code.versionName}`);
+  if (lines.abiDetails) out.push('    usesNonSdkApi=false');
+  out.push(
+    `    splits=[base${code.splits.map((s) => `, ${s}`).join('')}]`,
+    `    apkSigningVersion=${code.signatureScheme}`,
+  );
+  if (lines.applicationInfo)
+    out.push(`    applicationInfo=ApplicationInfo{${identityHash(`${p.appId}${p.name}`)} ${p.name}}`);
+  out.push(`    flags=${appFlags(p, code)}`, `    privateFlags=${privateFlags(service, code)}`);
+  if (lines.forceQueryable) out.push('    forceQueryable=false');
+  if (lines.emptyQueriesPackages) out.push('    queriesPackages=[]');
+  out.push(
+    `    dataDir=${ceDir(0, p.name)}`,
+    '    supportsScreens=[small, medium, large, xlarge, resizeable, anyDensity]',
+  );
+  return out;
 }

@@ -63,7 +63,13 @@ export function runtimeLines(service: PackageService, appId: number, user: numbe
 }
 
 /** `User N: ceDataInode=…` and what follows it for that user */
-export function dumpUser(service: PackageService, p: PackageRecord, user: number, ceInode: number): string[] {
+export function dumpUser(
+  service: PackageService,
+  p: PackageRecord,
+  user: number,
+  ceInode: number,
+  noRuntime = false,
+): string[] {
   const s = userStateOf(p, user);
   const pm = service.profile.packages;
   const suspended = s.suspendedBy.length > 0;
@@ -86,6 +92,9 @@ export function dumpUser(service: PackageService, p: PackageRecord, user: number
     out.push('    Suspend params:', ...s.suspendedBy.map((by) => `      suspendingPackage=${by} dialogInfo=null`));
   }
   // a shared-UID package's gids and runtime permissions are under `Shared users:` instead
-  if (p.sharedUser === null) out.push(...runtimeLines(service, p.appId, user, '      ', true).out);
+  if (p.sharedUser === null) {
+    const { out: lines, gids } = runtimeLines(service, p.appId, user, '      ', true);
+    out.push(...(noRuntime ? [...(gids.length > 0 ? [lines[0] as string] : []), '      runtime permissions:'] : lines));
+  }
   return out;
 }
