@@ -16,6 +16,8 @@ export interface EmulatorOptions {
   selinux?: boolean;
   /** Android release of a new phone folder (default 14, DEFAULT_RELEASE); an existing folder keeps its own and must match */
   android?: AndroidRelease;
+  /** start with user 0's CE storage locked, as after a reboot before the first unlock (phone.unlockCe() unlocks) */
+  lockedCe?: boolean;
   /** adbkey.pub of the one host allowed in; without it the phone does not ask for AUTH */
   authKeyFile?: string;
 }
@@ -30,7 +32,8 @@ export interface Emulator {
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   // Read the key first: a bad key file should fail before a phone is set up.
   const authKey = opts.authKeyFile ? parseAdbPublicKey(await readFile(opts.authKeyFile, 'utf8')) : undefined;
-  const phone = await startPhone(opts.root, { seedApps: opts.seedApps, selinux: opts.selinux, android: opts.android });
+  const { seedApps, selinux, android, lockedCe } = opts;
+  const phone = await startPhone(opts.root, { seedApps, selinux, android, lockedCe });
   let adbd: Awaited<ReturnType<typeof startAdbd>>;
   try {
     adbd = await startAdbd({ phone, port: opts.port, host: opts.host, authKey });

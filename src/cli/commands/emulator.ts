@@ -13,6 +13,7 @@ interface EmulatorFlags extends Record<string, unknown> {
   seedApps: boolean;
   selinux: boolean;
   android?: AndroidRelease;
+  lockedCe: boolean;
   authKey?: string;
 }
 
@@ -28,6 +29,11 @@ export function registerEmulator(program: Command): void {
       parseAndroid,
     )
     .option('--seed-apps', 'install sample apps with data', false)
+    .option(
+      '--locked-ce',
+      "user 0's credential-encrypted storage stays locked (encrypted names, unreadable files), as before the first unlock",
+      false,
+    )
     .option('--no-selinux', 'no SELinux labels: ls -Z prints ?, chcon and restorecon change nothing')
     .option('--auth-key <file>', 'require ADB AUTH with the private half of this adbkey.pub')
     .action(async (flags: EmulatorFlags) => {
@@ -41,6 +47,7 @@ export function registerEmulator(program: Command): void {
           seedApps: flags.seedApps,
           selinux: flags.selinux,
           android: flags.android,
+          lockedCe: flags.lockedCe,
           authKeyFile: flags.authKey,
         });
       } catch (err) {

@@ -35,6 +35,9 @@ export const typeOf = (context: string) => context.split(':')[2] ?? '';
 const atS0 = (context: string) => `u:object_r:${typeOf(context)}:s0`;
 
 export class LabelStore {
+  /** labels of inodes that exist only for a while: the encrypted-name view of locked CE storage (ce-lock.ts) */
+  overlay = new Map<string, string>();
+
   private constructor(
     private readonly phone: PhoneRoot,
     readonly contexts: FileContexts,
@@ -86,7 +89,7 @@ export class LabelStore {
    */
   contextOf(canonical: string, st: BigIntStats, parent?: string, view = false): string | Promise<string> {
     if (inImage(canonical)) return this.contexts.lookup(canonical, fileKind(st)) ?? 'u:object_r:system_file:s0';
-    const own = this.file.get(inodeKey(st));
+    const own = this.overlay.get(inodeKey(st)) ?? this.file.get(inodeKey(st));
     if (own !== undefined) return own;
     if (canonical === '/') return this.contexts.lookup('/', 'dir') as string;
     if (parent !== undefined) return atS0(parent);

@@ -1,6 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { CeLock } from './ce-lock.ts';
 import { FileContexts } from './file-contexts.ts';
 import { LabelStore } from './labels.ts';
 import { prepareLayout } from './layout.ts';
@@ -10,7 +11,7 @@ import { PackageService } from './package-service.ts';
 import { phoneCommands } from './phone-commands.ts';
 import { userZeroBinds, userZeroMounts } from './phone-mounts.ts';
 import { type AndroidProfile, type AndroidRelease, profileFor } from './profile.ts';
-import { readBuildProp, releaseOf, writeDefaultBuildProp } from './props.ts';
+import { readBuildProp, releaseOf, runtimeProps, writeDefaultBuildProp } from './props.ts';
 import { PhoneRoot } from './root-path.ts';
 import { spawnSandboxed } from './sandbox.ts';
 import { seedApps } from './seed-apps.ts';
@@ -34,6 +35,12 @@ export interface Phone {
    * bubblewrap sandbox; stdio = pipes; the child's exit code is the command's
    */
   spawnShell(command: string | null): ChildProcessWithoutNullStreams;
+  /** whether user 0's CE storage is locked (before the first unlock after boot) */
+  readonly ceLocked: boolean;
+  /** locks user 0's CE storage, as after a reboot before the user unlocks (ce-lock.ts); new shells see it */
+  lockCe(): Promise<void>;
+  /** unlocks it, as entering the PIN does: sys.user.0.ce_available becomes true */
+  unlockCe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,6 +50,8 @@ export interface PhoneOptions {
   selinux?: boolean;
   /** the Android release of a new phone folder (default 14); an existing folder must be this one */
   android?: AndroidRelease;
+  /** start with user 0's CE storage locked (file-based encryption before the first unlock) */
+  lockedCe?: boolean;
 }
 
 export async function startPhone(root: string, opts: PhoneOptions = {}): Promise<Phone> {
@@ -63,11 +72,14 @@ export async function startPhone(root: string, opts: PhoneOptions = {}): Promise
   const packages = new PackageService(phoneRoot, await PackageDb.load(phoneRoot), profile);
   await packages.start();
   if (opts.seedApps) await seedApps(packages);
-  const props = () => buildProps;
+  const ce = new CeLock(phoneRoot, labels, profile);
+  let fbe = opts.lockedCe ?? false;
+  if (opts.lockedCe) await ce.lock();
+  const props = () => runtimeProps(buildProps, fbe, ce.locked);
   const server = await startSystemServer(
     phoneCommands({ phone: phoneRoot, labels, profile, packages, props, selinux }),
   );
-  const mounts = () => userZeroMounts(hostRoot, profile);
+  const mounts = () => [...userZeroMounts(hostRoot, profile), ...ce.mounts()];
   const spec = { root: hostRoot, socketDir: server.socketDir, userland, mounts };
   const children = new Set<ChildProcessWithoutNullStreams>();
   return {
@@ -83,9 +95,18 @@ export async function startPhone(root: string, opts: PhoneOptions = {}): Promise
       child.on('close', () => children.delete(child));
       return child;
     },
+    get ceLocked() {
+      return ce.locked;
+    },
+    async lockCe() {
+      fbe = true;
+      await ce.lock();
+    },
+    unlockCe: () => ce.unlock(),
     async close() {
       for (const child of children) child.kill('SIGKILL');
       await server.close();
+      await ce.unlock();
     },
   };
 }

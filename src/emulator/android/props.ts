@@ -89,6 +89,20 @@ export function releaseOf(
   return release;
 }
 
+/**
+ * what getprop shows while the phone runs: build.prop and what boot sets. UserDataPreparer
+ * (frameworks/base services/core/java/com/android/server/pm/UserDataPreparer.java) sets
+ * sys.user.0.ce_available=true once user 0's CE storage is prepared, i.e. unlocked; before
+ * that the property does not exist (sepolicy property_contexts: `sys.user.0.ce_available
+ * … exact bool`). A phone with file-based encryption says so in ro.crypto.state/type.
+ */
+export function runtimeProps(build: Record<string, string>, fbe: boolean, ceLocked: boolean): Record<string, string> {
+  const props = { ...build };
+  if (fbe) Object.assign(props, { 'ro.crypto.state': 'encrypted', 'ro.crypto.type': 'file' });
+  if (!ceLocked) props['sys.user.0.ce_available'] = 'true';
+  return props;
+}
+
 /** writes a new folder's /system/build.prop with the release's defaults */
 export async function writeDefaultBuildProp(
   buildPropHost: string,

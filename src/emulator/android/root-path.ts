@@ -86,6 +86,7 @@ export class PhoneRoot {
   /** the host path of a canonical phone path, through the binds and, when locked, the CE view */
   hostOf(canonicalPath: string, view = false): string {
     for (const [root, host] of this.locked?.roots ?? []) {
+      if (view && canonicalPath === root) return host;
       if (!canonicalPath.startsWith(`${root}/`)) continue;
       if (view) return path.join(host, canonicalPath.slice(root.length));
       throw Object.assign(new Error(`${canonicalPath}: CE storage is locked (no such file before the user unlocks)`), {
