@@ -339,3 +339,17 @@ describe('persistence and uninstall', () => {
     expect((await sh('pm list packages -U notes')).stdout).toBe('package:com.example.notes uid:10002\n');
   });
 });
+
+describe('the package database', () => {
+  it('refuses a version 1 file (one user, no shared users) with a clear message', async () => {
+    const old = path.join(dir, 'old');
+    await fsp.mkdir(path.join(old, 'data/system'), { recursive: true });
+    await fsp.writeFile(
+      path.join(old, 'data/system/packages.json'),
+      JSON.stringify({ version: 1, nextAppId: 0, packages: [] }),
+    );
+    await expect(startPhoneAs(old, 12)).rejects.toThrow(
+      /\/data\/system\/packages\.json is a version 1 package database; this emulator reads version 2/,
+    );
+  });
+});

@@ -132,11 +132,12 @@ describe('seed apps on Android 10 (sdcardfs)', () => {
     try {
       const r = await shell(
         phone10,
-        'cd /data/media/0/Android && stat -c "%n %u %g %a" data/com.example.notes data/com.example.notes/files/exports/export-1.csv obb/com.example.notes/main.1.com.example.notes.obb',
+        'cd /data/media/0/Android && stat -c "%n %u %g %a" data/com.example.notes data/com.example.notes/files/exports data/com.example.notes/files/exports/export-1.csv obb/com.example.notes/main.1.com.example.notes.obb',
       );
       expect(r.stdout).toBe(
         [
           'data/com.example.notes 1023 1023 775',
+          'data/com.example.notes/files/exports 1023 1023 775',
           'data/com.example.notes/files/exports/export-1.csv 1023 1023 664',
           'obb/com.example.notes/main.1.com.example.notes.obb 1023 1023 664',
           '',

@@ -46,6 +46,22 @@ afterAll(async () => {
 });
 
 describe.each([...RELEASES])('Android %i', (release) => {
+  it('prints an install permission whose state differs for user 10 on its own line (12+)', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `phone-install-perm-${release}-`));
+    dirs.push(dir);
+    const phone = await startPhoneAs(path.join(dir, 'root'), release);
+    phones.push(phone);
+    await fsp.copyFile(path.join(APKS, 'notes.apk'), path.join(phone.root, 'data/local/tmp/notes.apk'));
+    expect((await shell(phone, 'pm install /data/local/tmp/notes.apk')).stdout).toBe('Success\n');
+    const INTERNET = 'android.permission.INTERNET';
+    await packageServiceOf(phone).setPermissionState('com.example.notes', 10, INTERNET, { granted: false, flags: 0 });
+    const dump = (await shell(phone, 'dumpsys package com.example.notes')).stdout;
+    const lines = `\n    install permissions:\n      ${INTERNET}: granted=true\n`;
+    expect(dump).toContain(
+      release >= 12 ? `${lines}      ${INTERNET}: granted=false, userId=10\n    User 0:` : `${lines}    User 0:`,
+    );
+  });
+
   it('prints a package, a shared-UID member and an updated system app as the fixtures show', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `phone-dumpsys-${release}-`));
     dirs.push(dir);

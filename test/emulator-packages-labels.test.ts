@@ -38,6 +38,10 @@ describe('app data labels', () => {
     // the shared-UID pair (appId 10003) shares a context
     expect(await get('/data/user/0/com.example.sync.plugin')).toBe('u:object_r:app_data_file:s0:c3,c256,c512,c768');
     expect(await get('/data/user/0/com.example.sync')).toBe('u:object_r:app_data_file:s0:c3,c256,c512,c768');
+    // and the phone's ls -Z shows them
+    expect((await shell(phone, 'ls -dZ /data/user/0/com.example.notes /data/user/10/com.example.notes')).stdout).toBe(
+      `${user0} /data/user/0/com.example.notes\n${user10} /data/user/10/com.example.notes\n`,
+    );
   });
 
   it('labels the folders of a later install too', async () => {

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { AID } from './accounts.ts';
+import type { ExternalKind } from './package-profile.ts';
 import type { AndroidProfile } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
 import { appDataContext } from './seapp.ts';
@@ -16,8 +17,6 @@ export const externalDir = (user: number, pkg: string) => `/data/media/${user}/A
 export const obbDir = (user: number, pkg: string) => `/data/media/${user}/Android/obb/${pkg}`;
 export const mediaDir = (user: number, pkg: string) => `/data/media/${user}/Android/media/${pkg}`;
 
-export type ExternalKind = 'data' | 'obb' | 'media';
-
 export interface Owner {
   uid: number;
   gid: number;
@@ -25,23 +24,15 @@ export interface Owner {
   mode: number;
 }
 
-/**
- * Owner of a per-app external folder. 11+ (FUSE, vold Utils.cpp PrepareAppDirFromRoot, LineageOS
- * android_system_vold@f81d91f9 l.301-360): Android/data/<pkg> uid:ext_data_rw, Android/obb/<pkg>
- * uid:ext_obb_rw, Android/media/<pkg> uid:media_rw, all 02770. 10 (sdcardfs): the lower
- * filesystem holds only what sdcardfs writes, as media_rw:media_rw with folders forced to 0775
- * (fs/sdcardfs/inode.c sdcardfs_mkdir; from memory of the kernel source, not re-read here).
- */
+/** owner of a per-app external folder (profile.packages.externalAppDirs) */
 export function externalOwner(profile: AndroidProfile, kind: ExternalKind, uid: number): Owner {
-  if (profile.externalStorage === 'sdcardfs') return { uid: AID.mediaRw, gid: AID.mediaRw, mode: 0o775 };
-  const gid = kind === 'data' ? AID.extDataRw : kind === 'obb' ? AID.extObbRw : AID.mediaRw;
-  return { uid, gid, mode: 0o2770 };
+  const rule = profile.packages.externalAppDirs;
+  return { uid: rule.uid === 'app' ? uid : rule.uid, gid: rule.gid[kind], mode: rule.mode };
 }
 
-/** a file an app writes into its external folder: its uid and the folder's gid (setgid) on FUSE; media_rw 0664 on sdcardfs */
+/** a file an app writes into its external folder: the folder's owner, and the writer's mode unless the profile forces one */
 export function externalFileOwner(profile: AndroidProfile, kind: ExternalKind, uid: number, mode: number): Owner {
-  const dir = externalOwner(profile, kind, uid);
-  return profile.externalStorage === 'sdcardfs' ? { ...dir, mode: 0o664 } : { ...dir, mode };
+  return { ...externalOwner(profile, kind, uid), mode: profile.packages.externalAppDirs.fileMode ?? mode };
 }
 
 /**

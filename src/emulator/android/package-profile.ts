@@ -5,6 +5,8 @@ import type { AndroidRelease } from './profile.ts';
 // Settings.java dumpPackageLPr of A10 aosp-mirror@00bcec7c, A11 Ankits-lab@150a9240 (lines
 // 4574-4985), A15 AxionAOSP@71a5204b, and the A12-A14 mirrors listed in docs/android-differences.md.
 
+export type ExternalKind = 'data' | 'obb' | 'media';
+
 export interface PackageManagerProfile {
   /**
    * where an installed app's code goes: 10 `/data/app/<pkg>-<rand>==`; 11+ a randomized parent
@@ -40,6 +42,21 @@ export interface PackageManagerProfile {
    * it; the researcher marks these blocks lower confidence.
    */
   hiddenCopy: 'no-pkg' | 'own-permissions' | 'appid-permissions';
+  /**
+   * owner and mode of an app's own external folders Android/{data,obb,media}/<pkg>. 11+ (FUSE):
+   * vold Utils.cpp PrepareAppDirFromRoot (LineageOS android_system_vold@f81d91f9 l.301-360): the
+   * app's uid, gid ext_data_rw (1078) / ext_obb_rw (1079) / media_rw (1023), 02770; what the app
+   * writes there is its own. 10 (sdcardfs): the lower filesystem holds only what sdcardfs writes,
+   * media_rw:media_rw, folders 0775 and files 0664 (fs/sdcardfs/inode.c sdcardfs_mkdir/create
+   * force those modes; from the kernel source as remembered, not re-read here)
+   */
+  externalAppDirs: {
+    uid: 'app' | number;
+    gid: Record<ExternalKind, number>;
+    mode: number;
+    /** the mode every file gets, or null when the writer's own mode stands */
+    fileMode: number | null;
+  };
   /** UserInfo flags of the work profile: MANAGED_PROFILE|INITIALIZED (0x30), plus PROFILE (0x1000, added in 11) */
   workProfileFlags: number;
   /**
@@ -68,6 +85,10 @@ export function packageProfileFor(release: AndroidRelease): PackageManagerProfil
       packageSource: release >= 13,
       installSourceDetails: release >= 14,
     },
+    externalAppDirs:
+      release >= 11
+        ? { uid: 'app', gid: { data: 1078, obb: 1079, media: 1023 }, mode: 0o2770, fileMode: null }
+        : { uid: 1023, gid: { data: 1023, obb: 1023, media: 1023 }, mode: 0o775, fileMode: 0o664 },
     hiddenCopy: release >= 12 ? 'appid-permissions' : release === 11 ? 'own-permissions' : 'no-pkg',
     workProfileFlags: release >= 11 ? 0x1030 : 0x30,
     grantChecksTypeFirst: release >= 12,

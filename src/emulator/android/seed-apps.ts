@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { ceDir, createExternalDirs, deDir, externalDir, externalFileOwner, labelAppData, obbDir } from './app-dirs.ts';
+import {
+  ceDir,
+  createExternalDirs,
+  deDir,
+  externalDir,
+  externalFileOwner,
+  externalOwner,
+  labelAppData,
+  obbDir,
+} from './app-dirs.ts';
 import type { PackageService } from './package-service.ts';
 import { FLAG, NEW_RUNTIME_FLAGS } from './permissions.ts';
 import { Writer } from './seed-writer.ts';
@@ -96,7 +105,7 @@ async function seedData(service: PackageService, pkg: string, appId: number, tar
   await w.file(`${de}/shared_prefs/alarms.xml`, prefs(pkg), 0o660);
 
   await createExternalDirs(phone, profile, 0, pkg, uid);
-  const dataDirOwner = externalFileOwner(profile, 'data', uid, 0o2770);
+  const dataDirOwner = externalOwner(profile, 'data', uid);
   const data = new Writer(phone, dataDirOwner.uid, dataDirOwner.gid);
   const dataFile = externalFileOwner(profile, 'data', uid, 0o660);
   await data.dir(`${externalDir(0, pkg)}/files`, dataDirOwner.mode);
