@@ -74,7 +74,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const ids: string[] = [];
   for (const [i, phone] of phones.entries()) {
     const device = await connectAdb(phone.address, { keyDir: config.adb.keyDir });
-    const props = await device.properties();
+    // the instance record keeps the build facts; ceAvailable is checked at each task
+    const { androidVersion, sdk, abi, fingerprint } = await device.properties();
     await device.close();
     const image = opts.image?.(i) ?? {};
     const id = `acp-phone${i}`;
@@ -87,7 +88,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       imageVersion: image.imageVersion ?? '1.0',
       imageType: image.imageType ?? 'custom',
       instanceType: image.instanceType ?? 'cpm.gx7.10xlarge',
-      ...props,
+      androidVersion,
+      sdk,
+      abi,
+      fingerprint,
     });
     ids.push(id);
   }
