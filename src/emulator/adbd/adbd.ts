@@ -21,7 +21,7 @@ export interface Adbd {
 }
 
 export async function startAdbd(opts: AdbdOptions): Promise<Adbd> {
-  const fs = await ConfinedFs.open(opts.phone.root);
+  const fs = await ConfinedFs.open(opts.phone.root, opts.phone.hostOf);
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);

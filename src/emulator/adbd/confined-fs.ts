@@ -6,15 +6,23 @@ import path from 'node:path';
 // We resolve every component ourselves, reading links as if the folder were "/" (`..` at the top
 // stays at the top, like chroot), then open the parent folder with O_NOFOLLOW, check through
 // /proc/self/fd where it really is, and act on `/proc/self/fd/<n>/<name>`: a link swapped in by
-// the phone after we resolved cannot redirect us outside.
+// the phone after we resolved cannot redirect us outside. Where the phone has a mount inside its
+// folder (Android 11+ /data/data on /data/user/0), `hostOf` maps the resolved phone path to the
+// folder that holds it, and refuses paths the phone cannot name (locked CE storage), as the
+// system server's PhoneRoot does.
 
 const MAX_LINKS = 40;
 
-export class ConfinedFs {
-  private constructor(private readonly root: string) {}
+export type HostMapper = (canonicalPhonePath: string) => string;
 
-  static async open(root: string): Promise<ConfinedFs> {
-    return new ConfinedFs(await fsp.realpath(root));
+export class ConfinedFs {
+  private constructor(
+    private readonly root: string,
+    private readonly hostOf: HostMapper | undefined,
+  ) {}
+
+  static async open(root: string, hostOf?: HostMapper): Promise<ConfinedFs> {
+    return new ConfinedFs(await fsp.realpath(root), hostOf);
   }
 
   /** host path of a phone path; follows links in every component, and in the last one when `followLast` */
@@ -95,6 +103,7 @@ export class ConfinedFs {
   }
 
   private host(components: string[]): string {
+    if (this.hostOf) return this.hostOf(`/${components.join('/')}`);
     return components.length === 0 ? this.root : `${this.root}/${components.join('/')}`;
   }
 }

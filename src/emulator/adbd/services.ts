@@ -7,6 +7,8 @@ import { runSync } from './sync-service.ts';
 // What the daemon needs from the phone: its folder, its properties and a sandboxed shell.
 export interface AdbdPhone {
   root: string;
+  /** the folder that holds a canonical phone path, where the phone mounts one folder at another path */
+  hostOf?: (canonicalPhonePath: string) => string;
   props: Record<string, string>;
   /** `/system/bin/sh -c command` in the phone's sandbox, or an interactive sh for null */
   spawnShell(command: string | null): ChildProcessWithoutNullStreams;

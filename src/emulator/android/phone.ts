@@ -30,6 +30,8 @@ export interface Phone {
   profile: AndroidProfile;
   /** its SELinux labels (labels.ts) */
   labels: LabelStore;
+  /** the host path that holds a canonical phone path (mounts, locked CE storage), for adbd's sync */
+  hostOf(canonicalPhonePath: string): string;
   /**
    * spawns `/system/bin/sh -c command` (a shell reading stdin when command is null) inside the
    * bubblewrap sandbox; stdio = pipes; the child's exit code is the command's
@@ -89,6 +91,7 @@ export async function startPhone(root: string, opts: PhoneOptions = {}): Promise
     },
     profile,
     labels,
+    hostOf: (p) => phoneRoot.hostOf(p),
     spawnShell(command) {
       const child = spawnSandboxed(spec, command);
       children.add(child);
