@@ -58,7 +58,13 @@ describe('AdbDevice', () => {
       fingerprint: props['ro.build.fingerprint'],
       ceAvailable: true,
     });
-    expect(await device.listPackages()).toEqual(['com.example.gallery', 'com.example.notes']);
+    expect(await device.listPackages()).toEqual([
+      'com.example.gallery',
+      'com.example.launcher',
+      'com.example.notes',
+      'com.example.sync',
+      'com.example.sync.plugin',
+    ]);
   });
 
   it('describes an installed package and returns null for an unknown one', async () => {

@@ -28,7 +28,8 @@ export class AdbDevice implements Device {
       sdk,
       abi: props['ro.product.cpu.abi'] ?? '',
       fingerprint: props['ro.build.fingerprint'] ?? '',
-      // vold: FsCrypt.cpp fscrypt_unlock_user_key → "sys.user.<id>.ce_available" = "true"
+      // frameworks/base UserDataPreparer.prepareUserData sets "sys.user.<id>.ce_available" to
+      // "true" once the user's CE storage is unlocked and prepared; absent before
       ceAvailable: props[`sys.user.${BACKUP_USER}.ce_available`] === 'true',
     };
   }

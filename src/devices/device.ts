@@ -19,8 +19,8 @@ export interface DeviceProperties {
   /** ro.build.fingerprint */
   fingerprint: string;
   /**
-   * user 0's credential-encrypted storage is unlocked (vold sets sys.user.0.ce_available once the
-   * user has unlocked after boot); before that CE folders hold encrypted names and unreadable files
+   * user 0's credential-encrypted storage is unlocked (UserDataPreparer sets sys.user.0.ce_available
+   * once the user has unlocked after boot); before that CE folders hold encrypted names and unreadable files
    */
   ceAvailable: boolean;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 // A folder tree as comparable data: every entry's type, mode, owner, mtime and content.
 
 export interface Node {
-  type: 'file' | 'dir' | 'link' | 'other';
+  type: 'file' | 'dir' | 'link' | 'fifo' | 'socket' | 'other';
   mode: number;
   uid: number;
   gid: number;
@@ -19,7 +19,17 @@ export function snapshot(root: string, opts: { skip?: (rel: string) => boolean; 
   const walk = (rel: string) => {
     const path = rel ? join(root, rel) : root;
     const st = lstatSync(path);
-    const type = st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    const type = st.isSymbolicLink()
+      ? 'link'
+      : st.isDirectory()
+        ? 'dir'
+        : st.isFile()
+          ? 'file'
+          : st.isFIFO()
+            ? 'fifo'
+            : st.isSocket()
+              ? 'socket'
+              : 'other';
     const content =
       type === 'file'
         ? createHash('sha256').update(readFileSync(path)).digest('hex')

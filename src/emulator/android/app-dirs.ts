@@ -53,7 +53,8 @@ export async function prepareUserStorage(phone: PhoneRoot, profile: AndroidProfi
   ];
   if (media) dirs.push([`/data/media/${user}/Android/media`, ...media]);
   for (const [dir, uid, gid, mode] of dirs) {
-    const st = await fsp.lstat(await phone.resolve(dir, false)).catch(() => null);
+    // follow the last link: on Android 10 /data/user/0 is a link to /data/data, a folder all the same
+    const st = await fsp.stat(await phone.resolve(dir)).catch(() => null);
     if (!st?.isDirectory()) await phone.ensureDir(dir, uid, gid, mode);
   }
 }
