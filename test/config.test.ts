@@ -39,9 +39,19 @@ describe('loadConfig', () => {
       dataDir: resolve('data'),
       worker: { enabled: true, concurrency: 4, leaseMs: 60_000 },
       adb: { keyDir: resolve('data', 'adb'), connectTimeoutMs: 10_000 },
+      backup: { requireSuspension: false },
       storage: { default: { driver: 'fs' }, endpoints: {} },
     });
     expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('reads backup.requireSuspension from the file and from BACKUP_REQUIRE_SUSPENSION', () => {
+    const fromFile = loadConfig({ flags: { config: file({ backup: { requireSuspension: true } }) }, env: {} });
+    expect(fromFile.backup.requireSuspension).toBe(true);
+    expect(loadConfig({ flags: {}, env: { BACKUP_REQUIRE_SUSPENSION: 'true' } }).backup.requireSuspension).toBe(true);
+    expect(() => loadConfig({ flags: {}, env: { BACKUP_REQUIRE_SUSPENSION: 'yes' } })).toThrow(
+      /backup\.requireSuspension="yes" \(env BACKUP_REQUIRE_SUSPENSION\)/,
+    );
   });
 
   it('parses the DESIGN example', () => {

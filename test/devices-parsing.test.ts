@@ -12,8 +12,8 @@ import { parseBanner } from '../src/devices/adb/handshake.ts';
 import { encodeShellPacket, ShellPacketDecoder } from '../src/devices/adb/shell-protocol.ts';
 import { parseGetprop } from '../src/devices/adb-device.ts';
 import { parseDumpsysPackage } from '../src/devices/dumpsys-package.ts';
-import { isSocketOnlyFailure } from '../src/devices/tar-stderr.ts';
 import { devicePath, packageName, permissionName, quote, selinuxContext } from '../src/devices/shell-args.ts';
+import { isSocketOnlyFailure } from '../src/devices/tar-stderr.ts';
 
 // The pure parts of the device layer: validation and quoting, the host key, banners, shell v2
 // framing and the text formats of getprop / dumpsys.

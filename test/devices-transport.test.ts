@@ -40,7 +40,8 @@ afterAll(async () => {
 describe('ADB AUTH', () => {
   it('is accepted with our key and refused, with a clear error, with any other', async () => {
     const device = await connectAdb(emulator.address, { keyDir });
-    expect(await device.listPackages()).toEqual([]);
+    // no seed apps: only the system image's launcher
+    expect(await device.listPackages()).toEqual(['com.example.launcher']);
     await device.close();
     const started = Date.now();
     await expect(connectAdb(emulator.address, { keyDir: join(work, 'other-keys'), timeoutMs: 1500 })).rejects.toThrow(

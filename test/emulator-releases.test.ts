@@ -135,7 +135,9 @@ describe('per-release layout', () => {
       const [android, data, obb] =
         release >= 11 ? ['1023 1023 2771', '1023 1078 2771', '1023 1079 2771'] : Array(3).fill('1023 1023 775');
       const expected = [0, 10].flatMap((u) => [
-        `/data/user/${u} 1000 1000 771`,
+        // Android 10's init.rc makes /data/user/0 a link (`symlink /data/data /data/user/0`), which
+        // stat shows as itself: root's, mode 777
+        release === 10 && u === 0 ? '/data/user/0 0 0 777' : `/data/user/${u} 1000 1000 771`,
         `/data/user_de/${u} 1000 1000 771`,
         `/data/media/${u} 1023 1023 ${media}`,
         `/data/media/${u}/Android ${android}`,

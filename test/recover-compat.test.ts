@@ -14,7 +14,7 @@ const TARGETS: [string, string, RegExp][] = [
   ['a public image', 'ImageTypeMismatch', /custom.*public/],
   ['another instance family', 'InstanceFamilyMismatch', /cpm\.gx7.*cpm\.gx8/],
   ['another ABI', 'AbiMismatch', /arm64-v8a/],
-  ['an older Android', 'AndroidVersionDowngrade', /SDK 31.*SDK 30/],
+  ['an older Android', 'AndroidVersionDowngrade', /SDK 34 \(Android 14\).*SDK 30 \(Android 11\)/],
 ];
 
 let stack: Stack;
@@ -28,11 +28,8 @@ beforeAll(async () => {
       instanceType: i === 4 ? 'cpm.gx8.16xlarge' : 'cpm.gx7.10xlarge',
     }),
     buildProps: (i): Record<string, string> =>
-      i === 5
-        ? { 'ro.product.cpu.abi': 'arm64-v8a', 'ro.product.cpu.abilist': 'arm64-v8a' }
-        : i === 6
-          ? { 'ro.build.version.sdk': '30', 'ro.build.version.release': '11' }
-          : {},
+      i === 5 ? { 'ro.product.cpu.abi': 'arm64-v8a', 'ro.product.cpu.abilist': 'arm64-v8a' } : {},
+    android: (i) => (i === 6 ? 11 : 14),
   });
 }, 180_000);
 afterAll(() => stack?.close());

@@ -57,7 +57,7 @@ it('an API-only process and two workers on PostgreSQL complete a two-phone Backu
   const ids: string[] = [];
   for (const [i, phone] of phones.entries()) {
     const device = await connectAdb(phone.address, { keyDir: join(dir, 'data', 'adb') });
-    const props = await device.properties();
+    const { androidVersion, sdk, abi, fingerprint } = await device.properties();
     await device.close();
     ids.push(`acp-scale${i}`);
     await api.db.instances.add({
@@ -69,7 +69,10 @@ it('an API-only process and two workers on PostgreSQL complete a two-phone Backu
       imageVersion: '1',
       imageType: 'custom',
       instanceType: 'cpm.gx7.10xlarge',
-      ...props,
+      androidVersion,
+      sdk,
+      abi,
+      fingerprint,
     });
   }
   const call = client('openapi-core V3', api.url as string, key);
