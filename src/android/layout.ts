@@ -1,6 +1,6 @@
 // Where an app's data lives on Android, by the archive part that holds it (one home for these
 // paths: the device layer, the backup, the restore and the archive's entry rules all use it).
-// Paths are for user 0, the user a backup covers. /data/user/0 is also reachable as /data/data
+// A backup covers user 0; the emulated phone has other users' folders too. /data/user/0 is also reachable as /data/data
 // (a symlink on Android 10, a bind mount on 11+) and external storage as /sdcard and
 // /storage/emulated/0; links that apps keep into their own folders may use any of these.
 
@@ -12,19 +12,19 @@ export const isExternalPart = (part: DataPart) => part === 'external' || part ==
 
 export const BACKUP_USER = 0;
 
-export function partFolder(pkg: string, part: DataPart): string {
+export function partFolder(pkg: string, part: DataPart, user = BACKUP_USER): string {
   switch (part) {
     case 'ce':
-      return `/data/user/0/${pkg}`;
+      return `/data/user/${user}/${pkg}`;
     case 'de':
-      return `/data/user_de/0/${pkg}`;
+      return `/data/user_de/${user}/${pkg}`;
     case 'external':
-      return `/data/media/0/Android/data/${pkg}`;
+      return `/data/media/${user}/Android/data/${pkg}`;
     case 'obb':
-      return `/data/media/0/Android/obb/${pkg}`;
+      return `/data/media/${user}/Android/obb/${pkg}`;
     case 'media':
       // app-specific media (Context.getExternalMediaDirs), e.g. a messenger's received photos
-      return `/data/media/0/Android/media/${pkg}`;
+      return `/data/media/${user}/Android/media/${pkg}`;
   }
 }
 

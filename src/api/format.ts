@@ -9,7 +9,6 @@ export function parsePlainTime(value: string): Date {
   return new Date(`${value.replace(' ', 'T')}Z`);
 }
 
-export const PACKAGE_NAME = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
 export const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const RESOURCE_ID = /^[a-z]{1,4}-[a-z0-9]{1,40}$/;
 export const PLAIN_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;

@@ -1,7 +1,8 @@
+import { PACKAGE_NAME } from '../../android/names.ts';
 import { requestBackup } from '../../backup/request-backup.ts';
 import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { defineAction, param } from '../action.ts';
-import { INSTANCE_ID, PACKAGE_NAME } from '../format.ts';
+import { INSTANCE_ID } from '../format.ts';
 
 export const backupApp = (deps: ServiceDeps) =>
   defineAction({

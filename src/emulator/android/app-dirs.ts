@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { partFolder } from '../../android/layout.ts';
 import { AID } from './accounts.ts';
 import type { ExternalKind } from './package-profile.ts';
 import type { AndroidProfile } from './profile.ts';
@@ -11,11 +12,11 @@ import { cacheGidOf, uidOf } from './users.ts';
 // (InstalledNativeService::createAppData). External data, OBB and media under /data/media/<user>:
 // not made at install (the app or vold makes them on first use) but removed on uninstall.
 
-export const ceDir = (user: number, pkg: string) => `/data/user/${user}/${pkg}`;
-export const deDir = (user: number, pkg: string) => `/data/user_de/${user}/${pkg}`;
-export const externalDir = (user: number, pkg: string) => `/data/media/${user}/Android/data/${pkg}`;
-export const obbDir = (user: number, pkg: string) => `/data/media/${user}/Android/obb/${pkg}`;
-export const mediaDir = (user: number, pkg: string) => `/data/media/${user}/Android/media/${pkg}`;
+export const ceDir = (user: number, pkg: string) => partFolder(pkg, 'ce', user);
+export const deDir = (user: number, pkg: string) => partFolder(pkg, 'de', user);
+export const externalDir = (user: number, pkg: string) => partFolder(pkg, 'external', user);
+export const obbDir = (user: number, pkg: string) => partFolder(pkg, 'obb', user);
+export const mediaDir = (user: number, pkg: string) => partFolder(pkg, 'media', user);
 
 export interface Owner {
   uid: number;

@@ -6,7 +6,7 @@ import { createAppDirs } from './app-dirs.ts';
 import { checkInstall, InstallFailure } from './install-check.ts';
 import type { InstallSession } from './install-session.ts';
 import { reconcilePermissions } from './package-permissions.ts';
-import { type PackageRecord, type UserState, userStateOf } from './package-records.ts';
+import { absentUser, codeRecordOf, type PackageRecord, type UserState, userStateOf } from './package-records.ts';
 import type { PackageService } from './package-service.ts';
 import { USER_ALL, USER_IDS } from './users.ts';
 
@@ -79,21 +79,7 @@ export async function installFromSession(service: PackageService, session: Insta
     name: pkg,
     appId,
     sharedUser: base.sharedUserId,
-    code: {
-      path: code.dir,
-      apks: plan.apks.map((a) => a.name),
-      splits: plan.apks.flatMap((a) => (a.split === null ? [] : [a.split])),
-      versionCode: base.versionCode,
-      versionName: base.versionName,
-      minSdk: base.minSdk,
-      targetSdk: base.targetSdk,
-      signerDigest: base.signerDigest as string,
-      signatureScheme: base.signatureScheme ?? 1,
-      requestedPermissions: base.permissions,
-      home: base.home,
-      hasCode: base.hasCode,
-      allowBackup: base.allowBackup,
-    },
+    code: codeRecordOf(base, code.dir, plan.apks),
     codeInstalled: true,
     system: existing?.system ?? null,
     installer: params.installer ?? existing?.installer ?? null,
@@ -112,16 +98,7 @@ export async function installFromSession(service: PackageService, session: Insta
   return record;
 }
 
-const freshUser = (): UserState => ({
-  installed: true,
-  hidden: false,
-  stopped: true,
-  notLaunched: true,
-  suspendedBy: [],
-  installReason: 0,
-  uninstallReason: 0,
-  firstInstallTime: 0,
-});
+const freshUser = (): UserState => ({ ...absentUser(), installed: true });
 
 /** the appId of a new package: its shared user's (whose signer it must share), else a new one */
 function sharedUserAppId(service: PackageService, sharedUser: string | null, pkg: string, signer: string): number {

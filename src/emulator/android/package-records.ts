@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { PACKAGE_NAME } from '../../android/names.ts';
+import type { ApkInfo } from '../../apk/apk-info.ts';
+import type { ApkExtras } from './apk-extras.ts';
 import { FIRST_APPLICATION_UID } from './users.ts';
 
 // The records of the package database (the emulator's packages.xml + package-restrictions.xml +
@@ -6,7 +9,6 @@ import { FIRST_APPLICATION_UID } from './users.ts';
 // and permission states per appId and user, which is where Android keeps them (a shared-UID
 // pair shares one set: Settings.dumpSharedUsersLPr prints them once, under the shared user).
 
-const PACKAGE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/;
 /** /data/app/<pkg>-<rand>== (10), /data/app/~~<rand>==/<pkg>-<rand>== (11+), /system/app/<Name> */
 const CODE_PATH =
   /^(\/data\/app\/(~~[A-Za-z0-9_-]+==\/)?[A-Za-z0-9_.]+-[A-Za-z0-9_-]+==|\/system\/app\/[A-Za-z0-9_.-]+)$/;
@@ -43,10 +45,10 @@ export const userState = z.object({
 });
 
 export const packageRecord = z.object({
-  name: z.string().regex(PACKAGE),
+  name: z.string().regex(PACKAGE_NAME),
   appId: z.number().int().min(FIRST_APPLICATION_UID).max(19999),
   /** android:sharedUserId */
-  sharedUser: z.string().regex(PACKAGE).nullable(),
+  sharedUser: z.string().regex(PACKAGE_NAME).nullable(),
   code: codeRecord,
   /** false after `pm uninstall -k` removed it for every user: code gone, data and appId kept */
   codeInstalled: z.boolean(),
@@ -67,7 +69,7 @@ export const dbFile = z.object({
   /** appIds are never reused on one phone */
   nextAppId: z.number().int().min(0),
   packages: z.array(packageRecord),
-  sharedUsers: z.array(z.object({ name: z.string().regex(PACKAGE), appId: z.number().int() })),
+  sharedUsers: z.array(z.object({ name: z.string().regex(PACKAGE_NAME), appId: z.number().int() })),
   /** appId → user → permission → state */
   permissions: z.record(z.string(), z.record(z.string(), z.record(z.string(), permissionState))),
 });
@@ -96,3 +98,26 @@ export const isSystemApp = (p: PackageRecord) => p.system !== null;
 export const isUpdatedSystemApp = (p: PackageRecord) => p.system !== null && p.system.path !== p.code.path;
 export const userStateOf = (p: PackageRecord, user: number): UserState => p.users[String(user)] ?? absentUser();
 export const isInstalledFor = (p: PackageRecord, user: number) => p.codeInstalled && userStateOf(p, user).installed;
+
+/** what a package's code folder holds, from its base APK (PackageParser's view of it) */
+export function codeRecordOf(
+  base: ApkInfo & ApkExtras,
+  path: string,
+  apks: { name: string; split: string | null }[],
+): CodeRecord {
+  return {
+    path,
+    apks: apks.map((a) => a.name),
+    splits: apks.flatMap((a) => (a.split === null ? [] : [a.split])),
+    versionCode: base.versionCode,
+    versionName: base.versionName,
+    minSdk: base.minSdk,
+    targetSdk: base.targetSdk,
+    signerDigest: base.signerDigest as string,
+    signatureScheme: base.signatureScheme ?? 1,
+    requestedPermissions: base.permissions,
+    home: base.home,
+    hasCode: base.hasCode,
+    allowBackup: base.allowBackup,
+  };
+}

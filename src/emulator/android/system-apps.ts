@@ -4,7 +4,7 @@ import { readApkInfo } from '../../apk/apk-info.ts';
 import { readApkExtras } from './apk-extras.ts';
 import { createAppDirs } from './app-dirs.ts';
 import { reconcilePermissions, setPermission } from './package-permissions.ts';
-import type { CodeRecord, PackageRecord, UserState } from './package-records.ts';
+import { codeRecordOf, type PackageRecord, type UserState } from './package-records.ts';
 import type { PackageService } from './package-service.ts';
 import { FLAG } from './permissions.ts';
 import { USER_IDS } from './users.ts';
@@ -44,21 +44,7 @@ export async function scanSystemApps(service: PackageService): Promise<void> {
     const host = await service.phone.resolve(`${dir}/${app.name}.apk`, false);
     const info = await readApkInfo(host);
     const extras = await readApkExtras(host);
-    const code: CodeRecord = {
-      path: dir,
-      apks: [`${app.name}.apk`],
-      splits: [],
-      versionCode: info.versionCode,
-      versionName: info.versionName,
-      minSdk: info.minSdk,
-      targetSdk: info.targetSdk,
-      signerDigest: info.signerDigest as string,
-      signatureScheme: info.signatureScheme ?? 1,
-      requestedPermissions: info.permissions,
-      home: extras.home,
-      hasCode: extras.hasCode,
-      allowBackup: extras.allowBackup,
-    };
+    const code = codeRecordOf({ ...info, ...extras }, dir, [{ name: `${app.name}.apk`, split: null }]);
     const known = service.db.get(info.packageName);
     if (known) {
       // an update in /data/app keeps running; the factory copy is what the image holds now

@@ -1,3 +1,4 @@
+import { cacheGid } from '../../android/layout.ts';
 import type { AndroidProfile } from './profile.ts';
 
 // The users of the emulated phone: the system user 0 and a work profile 10, as a phone with a
@@ -6,8 +7,6 @@ import type { AndroidProfile } from './profile.ts';
 
 export const PER_USER_RANGE = 100000;
 export const FIRST_APPLICATION_UID = 10000;
-const LAST_APPLICATION_UID = 19999;
-const FIRST_CACHE_GID = 20000;
 
 export const USER_IDS = [0, 10] as const;
 export type UserId = (typeof USER_IDS)[number];
@@ -36,11 +35,8 @@ export const uidOf = (user: number, appId: number) => user * PER_USER_RANGE + ap
 export const appIdOf = (uid: number) => uid % PER_USER_RANGE;
 export const userOf = (uid: number) => Math.floor(uid / PER_USER_RANGE);
 
-/** multiuser_get_cache_gid; -1 for non-application ids, where installd uses the uid instead */
-export function cacheGidOf(user: number, appId: number): number {
-  if (appId < FIRST_APPLICATION_UID || appId > LAST_APPLICATION_UID) return uidOf(user, appId);
-  return uidOf(user, appId - FIRST_APPLICATION_UID + FIRST_CACHE_GID);
-}
+/** multiuser_get_cache_gid (src/android/layout.ts is its one home) */
+export const cacheGidOf = (user: number, appId: number): number => cacheGid(uidOf(user, appId));
 
 /** an IllegalArgumentException of parseUserArg / handleIncomingUser */
 export class BadUserArg extends Error {}
