@@ -26,7 +26,8 @@ afterAll(async () => {
 /** the sorted owner/mode and label columns of a folder's entries, without names */
 async function shape(folder: string): Promise<string[]> {
   const r = await sh(
-    `cd ${folder} && for f in * .*; do [ -e "$f" ] || [ -L "$f" ] && stat -c '%u %g %a %F' "$f"; done; ls -aZ | sed 's/ .*//'`,
+    // ./ first: a no-key name is base64url and may start with '-', which stat would take for an option
+    `cd ${folder} && for f in * .*; do [ -e "./$f" ] || [ -L "./$f" ] && stat -c '%u %g %a %F' "./$f"; done; ls -aZ | sed 's/ .*//'`,
   );
   return r.stdout.trim().split('\n').sort();
 }
