@@ -123,8 +123,9 @@ async function giveToApp(device: Device, dir: string, part: DataPart, fromUid: n
 /**
  * Makes user 0's runtime grants those of the backup: grants what it had granted, revokes what it
  * had not (an update in place keeps the target's earlier grants), and leaves alone what the
- * platform or a device policy fixed, which `pm grant`/`pm revoke` refuse with a SecurityException
- * (PermissionManagerService: SYSTEM_FIXED, POLICY_FIXED).
+ * platform or a device policy fixed (SYSTEM_FIXED, POLICY_FIXED): PermissionManagerService makes
+ * `pm grant` of one a silent no-op and `pm revoke` of one a SecurityException
+ * (docs/android-differences.md), so a fixed permission the backup had granted is reported.
  */
 async function grant(device: Device, staged: StagedApp, info: PackageInfo, warnings: string[]): Promise<void> {
   const pkg = staged.app.package;
