@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAdb } from '../src/devices/adb/connect.ts';
@@ -8,6 +8,7 @@ import { FLAG } from '../src/emulator/android/permissions.ts';
 import { shell } from '../src/emulator/android/testing.ts';
 import { type Call, client } from './helpers/clients.ts';
 import { type Stack, startStack } from './helpers/stack.ts';
+import { snapshot } from './helpers/tree.ts';
 import { type Row, waitTask } from './helpers/wait.ts';
 
 // What a real phone does that the old client mishandled, one case each: CE storage still locked
@@ -111,6 +112,58 @@ describe('a restore onto a phone whose policy fixed a permission', () => {
     expect(state('android.permission.CAMERA')).toMatchObject({ granted: false, flags: ['POLICY_FIXED'] });
     // granted on the target but not in the backup: revoked, so the grants are the backup's
     expect(state('android.permission.READ_CONTACTS')?.granted).toBe(false);
+  }, 120_000);
+});
+
+describe('a restore onto a phone whose copy of the app has another signer', () => {
+  const otherKey = async (user: string) => {
+    const b = stack.phones[1]?.phone as NonNullable<Stack['phones'][0]>['phone'];
+    copyFileSync(
+      join(import.meta.dirname, '../fixtures/apks/notes-other-key.apk'),
+      b.hostOf('/data/local/tmp/other.apk'),
+    );
+    await packageServiceOf(b).uninstall(NOTES, -1, false);
+    expect((await shell(b, `pm install ${user} /data/local/tmp/other.apk`)).stdout).toMatch(/Success/);
+    return b;
+  };
+  const restore = async (fileId: string) => {
+    const res = await call('RecoverApp', {
+      BackupFileId: fileId,
+      AndroidInstanceIdList: [stack.ids[1]],
+      UploadType: 'OSS',
+    });
+    await waitTask(call, String(res.TaskId), 120_000);
+    return ((await call('DescribeTasks', { ParentTaskId: res.TaskId })).Data as Row[])[0] as Row;
+  };
+
+  it('replaces it when only user 0 has it, and says so', async () => {
+    const { fileId } = await backup([NOTES]);
+    await otherKey('--user 0');
+    const child = await restore(fileId);
+    expect(child, String(child.ErrorMsg)).toMatchObject({ TaskStatus: 'Finished' });
+    expect(JSON.parse(String(child.Result)).warnings).toContainEqual(
+      expect.stringMatching(
+        /com\.example\.notes: the target's copy could not be updated \(INSTALL_FAILED_UPDATE_INCOMPATIBLE\); it was replaced/,
+      ),
+    );
+    const source = await connectAdb(stack.phones[0]?.address as string, { keyDir: join(stack.dataDir, 'adb') });
+    const want = (await source.packageInfo(NOTES))?.apks[0]?.size;
+    await source.close();
+    expect((await device.packageInfo(NOTES))?.apks[0]?.size).toBe(want);
+  }, 120_000);
+
+  it('changes nothing when another user has that copy too: uninstalling for user 0 would not help', async () => {
+    const { fileId } = await backup([NOTES]);
+    const b = await otherKey('');
+    const before = snapshot(b.hostOf('/data/user_de/0'), { dirMtimes: false });
+    const apk = (await device.packageInfo(NOTES))?.apks[0];
+    const child = await restore(fileId);
+    expect(child).toMatchObject({ TaskStatus: 'Failed', ErrorCode: 'DeviceOperationFailed' });
+    expect(String(child.ErrorMsg)).toMatch(
+      /INSTALL_FAILED_UPDATE_INCOMPATIBLE\), which is installed for users 10 too; nothing was changed/,
+    );
+    expect((await device.packageInfo(NOTES))?.apks[0]).toEqual(apk);
+    expect(snapshot(b.hostOf('/data/user_de/0'), { dirMtimes: false })).toEqual(before);
   }, 120_000);
 });
 
