@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import { actions } from './api/actions/index.ts';
 import { buildApi } from './api/server.ts';
 import type { TaskDeps } from './backup/task-deps.ts';
-import { settleFailedTask, taskHandler } from './backup/task-handler.ts';
+import { applyOutcome } from './backup/lifecycle.ts';
+import { reconcile } from './backup/reconcile.ts';
+import { cleanUpFailedTask, taskHandler } from './backup/task-handler.ts';
 import type { Config } from './config.ts';
-import { type Db, openDatabase } from './db/database.ts';
+import { type Db, openDatabase, repositories } from './db/database.ts';
 import { connectAdb } from './devices/adb/connect.ts';
 import type { DeviceConnector } from './devices/device.ts';
 import { objectStoreFor } from './storage/endpoints.ts';
@@ -30,14 +32,25 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     concurrency: config.worker.concurrency,
     leaseMs: config.worker.leaseMs,
     onError: (err, context) => logger.error({ err, context }, 'task runner fault'),
+    onSettleInTransaction: (tx, task) => applyOutcome(repositories(tx), task),
   });
   const taskDeps: TaskDeps = { db, connect, storeFor, backup: config.backup };
   if (roles.worker) {
     runner.onSettled(async (task) => {
       logger.info({ TaskId: task.id, status: task.status, errorCode: task.errorCode }, 'task settled');
-      await settleFailedTask(taskDeps, task);
+      await cleanUpFailedTask(taskDeps, task);
     });
     await runner.start(taskHandler(taskDeps));
+  }
+  // repairs transient statuses a crash of an older version could have left, now and every lease
+  const repair = async () => {
+    for (const fix of await reconcile(taskDeps)) logger.warn({ fix }, 'reconciled');
+  };
+  let reconciler: NodeJS.Timeout | undefined;
+  if (roles.worker) {
+    await repair();
+    reconciler = setInterval(() => repair().catch((err) => logger.error({ err }, 'reconcile failed')), config.worker.leaseMs);
+    reconciler.unref();
   }
   let app: FastifyInstance | undefined;
   let url: string | undefined;
@@ -55,6 +68,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     url,
     async close() {
       await app?.close();
+      clearInterval(reconciler);
       if (roles.worker) await runner.stop();
       await db.close();
     },

@@ -6,9 +6,9 @@ import { readInstanceFacts } from './instance-facts.ts';
 import { sidecarKey } from './sidecar.ts';
 import { type BackupTaskParam, type TaskDeps, withDevice } from './task-deps.ts';
 
-// A BackupApp instance task: the instance is BACKUPING while it runs and the backup file
-// becomes AVAILABLE before the task reports Finished, so a client that saw the task finish
-// finds the file ready. Failures are recorded by `settleFailedTask`.
+// A BackupApp instance task: the instance and the backup file are BACKUPING while it runs; the
+// file becomes AVAILABLE in the transaction that settles the task Finished (lifecycle.ts), so a
+// client that saw the task finish finds the file ready, and a crash cannot separate the two.
 
 export async function runBackupTask(deps: TaskDeps, task: Task, ctx: TaskContext) {
   const param = JSON.parse(task.param) as BackupTaskParam;
@@ -33,13 +33,13 @@ export async function runBackupTask(deps: TaskDeps, task: Task, ctx: TaskContext
       requireSuspension: deps.backup.requireSuspension,
     };
     const result = await backupApps(job, device, store, ctx);
-    await deps.db.backupFiles.update(task.account, file.id, {
-      status: 'AVAILABLE',
-      size: result.size,
-      sha256: result.sha256,
-      manifest: JSON.stringify(result.manifest),
-    });
-    await deps.db.instances.setStatus(instance.id, 'RUNNING', { rate: 100 });
+    // AVAILABLE (and the instance back to RUNNING) commits with the task's outcome (lifecycle.ts)
+    await deps.db.backupFiles.update(
+      task.account,
+      file.id,
+      { size: result.size, sha256: result.sha256, manifest: JSON.stringify(result.manifest) },
+      { expectStatus: ['BACKUPING'] },
+    );
     const { size, sha256, sourceBytes, warnings } = result;
     return { objectKey: file.objectKey, size, sha256, sourceBytes, warnings };
   });

@@ -6,7 +6,7 @@ import { recoverApps } from './recover-apps.ts';
 import { type RecoverTaskParam, type TaskDeps, withDevice } from './task-deps.ts';
 
 // A RecoverApp instance task: the target is RECOVERING and the backup file RECOVERING while
-// it runs; both return to RUNNING / AVAILABLE before the task reports Finished.
+// it runs; what its outcome means for both commits with it (lifecycle.ts).
 
 export async function runRecoverTask(deps: TaskDeps, task: Task, ctx: TaskContext) {
   const param = JSON.parse(task.param) as RecoverTaskParam;
@@ -23,9 +23,6 @@ export async function runRecoverTask(deps: TaskDeps, task: Task, ctx: TaskContex
   return withDevice(deps, target, ctx.signal, async (device) => {
     const facts = await readInstanceFacts(target, device);
     const job = { bucket: file.bucket, key: file.objectKey, target: facts };
-    const result = await recoverApps(job, device, deps.storeFor(file.endpoint), ctx);
-    await deps.db.backupFiles.update(task.account, file.id, { status: 'AVAILABLE' });
-    await deps.db.instances.setStatus(target.id, 'RUNNING', { rate: 100 });
-    return result;
+    return recoverApps(job, device, deps.storeFor(file.endpoint), ctx);
   });
 }

@@ -20,24 +20,16 @@ export function taskHandler(deps: TaskDeps): TaskHandler {
   };
 }
 
-/** Records a failed task on its instance and backup file; also runs for tasks whose worker died. */
-export async function settleFailedTask(deps: TaskDeps, task: Task): Promise<void> {
-  if (task.status !== 'Failed' || task.level !== 2 || !task.instanceId) return;
+/**
+ * After a failed backup task has settled (its statuses committed with it, lifecycle.ts): whatever
+ * it stored is not a usable archive, so it is removed. Also runs for tasks whose worker died.
+ */
+export async function cleanUpFailedTask(deps: TaskDeps, task: Task): Promise<void> {
+  if (task.status !== 'Failed' || task.level !== 2 || task.type !== 'BackupApp') return;
   const param = JSON.parse(task.param) as { backupFileId: string };
-  const backup = task.type === 'BackupApp';
-  await deps.db.instances.setStatus(task.instanceId, backup ? 'BACKUP_FAILED' : 'RECOVER_FAILED', {
-    errorCode: task.errorCode ?? 'InternalError',
-  });
-  const file = await deps.db.backupFiles.update(
-    task.account,
-    param.backupFileId,
-    { status: backup ? 'BACKUP_FAILED' : 'RECOVERY_FAILED' },
-    { expectStatus: [backup ? 'BACKUPING' : 'RECOVERING'] },
-  );
-  if (backup && file) {
-    // whatever a failed backup stored is not a usable archive: never leave it looking like one
-    const store = deps.storeFor(file.endpoint);
-    await store.delete(file.bucket, sidecarKey(file.objectKey));
-    await store.delete(file.bucket, file.objectKey);
-  }
+  const file = await deps.db.backupFiles.get(task.account, param.backupFileId);
+  if (file?.status !== 'BACKUP_FAILED') return;
+  const store = deps.storeFor(file.endpoint);
+  await store.delete(file.bucket, sidecarKey(file.objectKey));
+  await store.delete(file.bucket, file.objectKey);
 }

@@ -105,6 +105,12 @@ export class BackupFilesRepo {
     return r ? toFile(r) : null;
   }
 
+  /** every account's backup files in one of these statuses (for the reconciler) */
+  async withStatus(statuses: BackupFileStatus[]): Promise<BackupFile[]> {
+    const rows = await this.db.selectFrom('backupFiles').selectAll().where('status', 'in', statuses).execute();
+    return rows.map(toFile);
+  }
+
   list(account: string, f: BackupFileFilters = {}, page: PageRequest = {}): Promise<Page<BackupFile>> {
     let q = this.db.selectFrom('backupFiles').where('account', '=', account);
     if (f.backupFileId) q = q.where('id', '=', f.backupFileId);

@@ -35,7 +35,8 @@ export interface OpenDatabaseOptions {
 
 const INT8_OID = 20;
 
-function repositories(kysely: Kysely<Database>): Repositories {
+/** repositories bound to a connection or a transaction */
+export function repositories(kysely: Kysely<Database>): Repositories {
   return {
     kysely,
     accounts: new AccountsRepo(kysely),

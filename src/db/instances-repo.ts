@@ -89,6 +89,12 @@ export class InstancesRepo {
     return r ? toInstance(r) : null;
   }
 
+  /** every account's instances in one of these statuses (for the reconciler) */
+  async withStatus(statuses: InstanceStatus[]): Promise<Instance[]> {
+    const rows = await this.db.selectFrom('instances').selectAll().where('status', 'in', statuses).execute();
+    return rows.map(toInstance);
+  }
+
   list(account: string, f: InstanceFilters = {}, page: PageRequest = {}): Promise<Page<Instance>> {
     let q = this.db.selectFrom('instances').where('account', '=', account);
     if (f.ids?.length) q = q.where('id', 'in', f.ids);
@@ -119,9 +125,16 @@ export class InstancesRepo {
     return Number(res.numDeletedRows) === 1;
   }
 
-  /** Sets the status; errorCode is cleared unless given, rate kept unless given. */
-  async setStatus(id: string, status: InstanceStatus, opts: { errorCode?: string; rate?: number } = {}): Promise<void> {
-    await this.db
+  /**
+   * Sets the status; errorCode is cleared unless given, rate kept unless given. With `expect`,
+   * only while the instance is still in that status (false when it was not).
+   */
+  async setStatus(
+    id: string,
+    status: InstanceStatus,
+    opts: { errorCode?: string; rate?: number; expect?: InstanceStatus } = {},
+  ): Promise<boolean> {
+    let q = this.db
       .updateTable('instances')
       .set({
         status,
@@ -129,7 +142,8 @@ export class InstancesRepo {
         ...(opts.rate === undefined ? {} : { rate: Math.max(0, Math.min(100, Math.round(opts.rate))) }),
         modified: new Date().toISOString(),
       })
-      .where('id', '=', id)
-      .execute();
+      .where('id', '=', id);
+    if (opts.expect) q = q.where('status', '=', opts.expect);
+    return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
   }
 }

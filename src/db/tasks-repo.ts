@@ -180,4 +180,55 @@ export class TasksRepo {
       toTask,
     );
   }
+
+  /** unsettled (Waiting or Processing) per-instance RecoverApp tasks reading a backup file, other than `except` */
+  async unsettledRestoresOf(fileId: string, except: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('tasks as c')
+      .innerJoin('tasks as b', 'b.id', 'c.parentId')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('c.type', '=', 'RecoverApp')
+      .where('c.level', '=', 2)
+      .where('c.status', 'in', UNSETTLED)
+      .where('b.resourceId', '=', fileId)
+      .where('c.id', '!=', except)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** instances and backup files that unsettled per-instance tasks are working on */
+  async busy(): Promise<{ instances: Set<string>; files: Set<string> }> {
+    const rows = await this.db
+      .selectFrom('tasks as c')
+      .leftJoin('tasks as b', 'b.id', 'c.parentId')
+      .select(['c.instanceId', 'c.type', 'c.param', 'b.resourceId as batchResource'])
+      .where('c.level', '=', 2)
+      .where('c.status', 'in', UNSETTLED)
+      .execute();
+    const instances = new Set<string>();
+    const files = new Set<string>();
+    for (const r of rows) {
+      if (r.instanceId) instances.add(r.instanceId);
+      const param = JSON.parse(r.param) as { backupFileId?: string } | null;
+      if (param?.backupFileId) files.add(param.backupFileId);
+      if (r.batchResource) files.add(r.batchResource);
+    }
+    return { instances, files };
+  }
+
+  /** the instance's most recently settled per-instance task */
+  async lastSettledOn(instanceId: string): Promise<Task | null> {
+    const r = await this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('instanceId', '=', instanceId)
+      .where('level', '=', 2)
+      .where('status', 'in', ['Finished', 'Failed'])
+      .orderBy('finishTime', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r ? toTask(r) : null;
+  }
 }
+
+const UNSETTLED = ['Waiting', 'Processing'];

@@ -6,7 +6,7 @@ import type { Task } from '../db/tasks-repo.ts';
 import { ServiceError } from '../errors.ts';
 import { ProgressWriter } from './progress-writer.ts';
 import type { SettledListener, TaskHandler, TaskQueue } from './task-queue.ts';
-import { type Outcome, TaskStore } from './task-store.ts';
+import { type Outcome, type SettleHook, TaskStore } from './task-store.ts';
 
 export interface EmbeddedRunnerOptions {
   /** at most this many tasks at once in this runner (default 2) */
@@ -21,6 +21,8 @@ export interface EmbeddedRunnerOptions {
   progressIntervalMs?: number;
   /** background faults (database down, a listener that threw); the loop backs off and carries on */
   onError?: (err: unknown, context: string) => void;
+  /** what a settled task implies, committed in the transaction that settles it */
+  onSettleInTransaction?: SettleHook;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
@@ -53,10 +55,11 @@ export class EmbeddedRunner implements TaskQueue {
   private aborting = false;
   private woken = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private readonly opts: Required<Omit<EmbeddedRunnerOptions, 'onError'>> & Pick<EmbeddedRunnerOptions, 'onError'>;
+  private readonly opts: Required<Omit<EmbeddedRunnerOptions, 'onError' | 'onSettleInTransaction'>> &
+    Pick<EmbeddedRunnerOptions, 'onError'>;
 
   constructor(db: Kysely<Database>, options: EmbeddedRunnerOptions = {}) {
-    this.store = new TaskStore(db);
+    this.store = new TaskStore(db, options.onSettleInTransaction);
     this.opts = {
       concurrency: 2,
       pollIntervalMs: 1000,

@@ -19,8 +19,14 @@ function isUniqueViolation(err: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+/** what settling a task implies elsewhere, applied in the same transaction (src/backup/lifecycle.ts) */
+export type SettleHook = (tx: Kysely<Database>, task: Task) => Promise<void>;
+
 export class TaskStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onSettle: SettleHook = async () => {},
+  ) {}
 
   /** Claims up to `limit` Waiting tasks, oldest first, skipping phones that are busy. */
   async claim(owner: string, limit: number, leaseMs: number): Promise<Task[]> {
@@ -177,7 +183,9 @@ export class TaskStore {
         .executeTakeFirst();
       if (!row) return null;
       if (row.parentId) await refreshBatch(tx, row.parentId, now);
-      return toTask(row);
+      const task = toTask(row);
+      if (task.status === 'Finished' || task.status === 'Failed') await this.onSettle(tx, task);
+      return task;
     });
   }
 }

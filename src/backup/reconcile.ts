@@ -1,0 +1,41 @@
+import type { InstanceStatus } from '../db/instances-repo.ts';
+import { sidecarKey } from './sidecar.ts';
+import type { TaskDeps } from './task-deps.ts';
+
+// Repairs what a crash of an older version (or anything outside a task's settle transaction)
+// could have left: an instance or a backup file in a transient status with no unsettled task
+// working on it. Statuses are read before the busy set, so a task that starts meanwhile is seen
+// as busy; every repair is a compare-and-set on the status it saw. Returns what it fixed.
+
+const TRANSIENT_INSTANCE: InstanceStatus[] = ['BACKUPING', 'RECOVERING'];
+
+export async function reconcile(deps: TaskDeps): Promise<string[]> {
+  const { db } = deps;
+  const instances = await db.instances.withStatus(TRANSIENT_INSTANCE);
+  const files = await db.backupFiles.withStatus(['BACKUPING', 'RECOVERING']);
+  const busy = await db.tasks.busy();
+  const fixed: string[] = [];
+  for (const instance of instances) {
+    if (busy.instances.has(instance.id)) continue;
+    const last = await db.tasks.lastSettledOn(instance.id);
+    const failed = last?.status === 'Failed';
+    const status: InstanceStatus = !failed ? 'RUNNING' : instance.status === 'BACKUPING' ? 'BACKUP_FAILED' : 'RECOVER_FAILED';
+    const errorCode = failed ? (last?.errorCode ?? 'TaskInterrupted') : undefined;
+    if (await db.instances.setStatus(instance.id, status, { errorCode, expect: instance.status })) {
+      fixed.push(`instance ${instance.id}: ${instance.status} with no task → ${status}`);
+    }
+  }
+  for (const file of files) {
+    if (busy.files.has(file.id)) continue;
+    const status = file.status === 'BACKUPING' ? 'BACKUP_FAILED' : 'AVAILABLE';
+    if (!(await db.backupFiles.update(file.account, file.id, { status }, { expectStatus: [file.status] }))) continue;
+    fixed.push(`backup file ${file.id}: ${file.status} with no task → ${status}`);
+    if (status === 'BACKUP_FAILED') {
+      // an interrupted backup's object is not an archive anyone may restore
+      const store = deps.storeFor(file.endpoint);
+      await store.delete(file.bucket, sidecarKey(file.objectKey));
+      await store.delete(file.bucket, file.objectKey);
+    }
+  }
+  return fixed;
+}

@@ -1,0 +1,158 @@
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyOutcome } from '../src/backup/lifecycle.ts';
+import { reconcile } from '../src/backup/reconcile.ts';
+import type { TaskDeps } from '../src/backup/task-deps.ts';
+import { type Db, repositories } from '../src/db/database.ts';
+import { BACKENDS, openTestDatabase, type TestDatabase } from '../src/db/testing.ts';
+import { FsObjectStore } from '../src/storage/fs-object-store.ts';
+import { TaskStore } from '../src/tasks/task-store.ts';
+
+// The lifecycle of tasks, instances and backup files: what a settled task implies commits in
+// the transaction that settles it (so nothing is left transient by a crash between the two), a
+// backup file stays in use until the last restore from it settles, and the reconciler repairs
+// transient statuses with no task behind them (left by a crash of an older version).
+
+const ACCOUNT = 'acme';
+
+describe.each(BACKENDS)('lifecycle on %s', (backend) => {
+  let t: TestDatabase;
+  let db: Db;
+  let storeRoot: string;
+
+  beforeEach(async () => {
+    t = await openTestDatabase(backend);
+    db = t.db;
+    storeRoot = mkdtempSync(join(tmpdir(), 'lifecycle-store-'));
+    for (const id of ['acp-a', 'acp-b']) {
+      await db.instances.add({
+        id,
+        account: ACCOUNT,
+        name: id,
+        adbAddress: '127.0.0.1:1',
+        imageId: 'img',
+        imageVersion: '1',
+        imageType: 'custom',
+        instanceType: 'cpm.gx7.10xlarge',
+        androidVersion: '14',
+        sdk: 34,
+        abi: 'x86_64',
+        fingerprint: 'fp',
+      });
+    }
+  });
+  afterEach(async () => {
+    await t?.dispose();
+  });
+
+  const deps = (): TaskDeps => ({
+    db,
+    connect: async () => {
+      throw new Error('no phones here');
+    },
+    storeFor: () => new FsObjectStore(storeRoot),
+    backup: { requireSuspension: false },
+  });
+  const file = (status: 'BACKUPING' | 'RECOVERING' | 'AVAILABLE') =>
+    db.backupFiles.create({
+      account: ACCOUNT,
+      instanceId: 'acp-a',
+      instanceName: 'acp-a',
+      name: 'f',
+      description: '',
+      path: 'oss://bucket/dir/',
+      endpoint: 'e',
+      bucket: 'bucket',
+      objectKey: 'dir/f.tar.zst',
+      apps: ['com.example.notes'],
+      status,
+    });
+  const store = (
+    hook = (tx: Parameters<typeof repositories>[0], task: Parameters<typeof applyOutcome>[1]) =>
+      applyOutcome(repositories(tx), task),
+  ) => new TaskStore(db.kysely, hook);
+
+  it('commits a failed backup task with its instance and file statuses, or none of them', async () => {
+    const f = await file('BACKUPING');
+    const { children } = await db.tasks.createBatch(ACCOUNT, {
+      type: 'BackupApp',
+      invokeId: 'r',
+      param: {},
+      children: [{ instanceId: 'acp-a', instanceName: 'acp-a', param: { backupFileId: f.id, packages: [] } }],
+    });
+    await db.instances.setStatus('acp-a', 'BACKUPING');
+    const failing = store(async () => {
+      throw new Error('the database went away mid-transaction');
+    });
+    const [claimed] = await failing.claim('w1', 1, 60_000);
+    expect(claimed?.id).toBe(children[0]?.id);
+    const outcome = { status: 'Failed' as const, errorCode: 'InstanceUnreachable', errorMsg: 'gone' };
+    await expect(failing.settle('w1', claimed?.id as string, outcome)).rejects.toThrow(/went away/);
+    // nothing committed: the task is still the worker's, to settle again
+    expect((await db.tasks.get(ACCOUNT, claimed?.id as string))?.status).toBe('Processing');
+    expect((await db.instances.get(ACCOUNT, 'acp-a'))?.status).toBe('BACKUPING');
+
+    const settled = await store().settle('w1', claimed?.id as string, outcome);
+    expect(settled?.status).toBe('Failed');
+    expect(await db.instances.get(ACCOUNT, 'acp-a')).toMatchObject({
+      status: 'BACKUP_FAILED',
+      errorCode: 'InstanceUnreachable',
+    });
+    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('BACKUP_FAILED');
+  });
+
+  it('keeps a backup file RECOVERING until the last restore from it settles', async () => {
+    const f = await file('RECOVERING');
+    const { children } = await db.tasks.createBatch(ACCOUNT, {
+      type: 'RecoverApp',
+      invokeId: 'r',
+      param: {},
+      resourceId: f.id,
+      children: ['acp-a', 'acp-b'].map((id) => ({ instanceId: id, instanceName: id, param: { backupFileId: f.id } })),
+    });
+    const s = store();
+    await s.claim('w1', 2, 60_000);
+    await s.settle('w1', children[0]?.id as string, { status: 'Finished', result: null });
+    // the other target still reads it: DeleteBackupFile refuses RECOVERING files
+    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('RECOVERING');
+    expect((await db.instances.get(ACCOUNT, 'acp-a'))?.status).toBe('RUNNING');
+    await s.settle('w1', children[1]?.id as string, { status: 'Failed', errorCode: 'AbiMismatch', errorMsg: 'x' });
+    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('RECOVERY_FAILED');
+    expect((await db.instances.get(ACCOUNT, 'acp-b'))?.status).toBe('RECOVER_FAILED');
+  });
+
+  it('reconciles transient statuses that no task stands behind, and leaves busy ones alone', async () => {
+    const stuck = await file('BACKUPING');
+    const dir = join(storeRoot, 'bucket', 'dir');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'f.tar.zst'), 'partial');
+    const reading = await file('RECOVERING');
+    await db.instances.setStatus('acp-a', 'BACKUPING');
+    // acp-b has a running restore: neither it nor the file it reads may be touched
+    const busyFile = await file('RECOVERING');
+    await db.tasks.createBatch(ACCOUNT, {
+      type: 'RecoverApp',
+      invokeId: 'r',
+      param: {},
+      resourceId: busyFile.id,
+      children: [{ instanceId: 'acp-b', instanceName: 'acp-b', param: { backupFileId: busyFile.id } }],
+    });
+    await db.instances.setStatus('acp-b', 'RECOVERING');
+
+    const fixed = await reconcile(deps());
+    expect(fixed.sort()).toEqual(
+      [
+        `backup file ${reading.id}: RECOVERING with no task → AVAILABLE`,
+        `backup file ${stuck.id}: BACKUPING with no task → BACKUP_FAILED`,
+        'instance acp-a: BACKUPING with no task → RUNNING',
+      ].sort(),
+    );
+    expect((await db.instances.get(ACCOUNT, 'acp-a'))?.status).toBe('RUNNING');
+    expect((await db.instances.get(ACCOUNT, 'acp-b'))?.status).toBe('RECOVERING');
+    expect((await db.backupFiles.get(ACCOUNT, busyFile.id))?.status).toBe('RECOVERING');
+    expect(existsSync(join(dir, 'f.tar.zst'))).toBe(false);
+    expect(await reconcile(deps())).toEqual([]);
+  });
+});
