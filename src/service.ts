@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { actions } from './api/actions/index.ts';
 import { buildApi } from './api/server.ts';
-import type { TaskDeps } from './backup/task-deps.ts';
 import { applyOutcome } from './backup/lifecycle.ts';
 import { reconcile } from './backup/reconcile.ts';
+import type { TaskDeps } from './backup/task-deps.ts';
 import { cleanUpFailedTask, taskHandler } from './backup/task-handler.ts';
 import type { Config } from './config.ts';
 import { type Db, openDatabase, repositories } from './db/database.ts';
@@ -49,7 +49,10 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   let reconciler: NodeJS.Timeout | undefined;
   if (roles.worker) {
     await repair();
-    reconciler = setInterval(() => repair().catch((err) => logger.error({ err }, 'reconcile failed')), config.worker.leaseMs);
+    reconciler = setInterval(
+      () => repair().catch((err) => logger.error({ err }, 'reconcile failed')),
+      config.worker.leaseMs,
+    );
     reconciler.unref();
   }
   let app: FastifyInstance | undefined;

@@ -21,10 +21,18 @@ export async function applyOutcome(tx: Repositories, task: Task): Promise<void> 
         { status: finished ? 'AVAILABLE' : 'BACKUP_FAILED' },
         { expectStatus: ['BACKUPING'] },
       );
-      await tx.instances.setStatus(task.instanceId, finished ? 'RUNNING' : 'BACKUP_FAILED', finished ? { rate: 100 } : { errorCode });
+      await tx.instances.setStatus(
+        task.instanceId,
+        finished ? 'RUNNING' : 'BACKUP_FAILED',
+        finished ? { rate: 100 } : { errorCode },
+      );
       return;
     case 'RecoverApp':
-      await tx.instances.setStatus(task.instanceId, finished ? 'RUNNING' : 'RECOVER_FAILED', finished ? { rate: 100 } : { errorCode });
+      await tx.instances.setStatus(
+        task.instanceId,
+        finished ? 'RUNNING' : 'RECOVER_FAILED',
+        finished ? { rate: 100 } : { errorCode },
+      );
       if ((await tx.tasks.unsettledRestoresOf(backupFileId, task.id)) > 0) return;
       await tx.backupFiles.update(
         task.account,

@@ -19,7 +19,11 @@ export async function reconcile(deps: TaskDeps): Promise<string[]> {
     if (busy.instances.has(instance.id)) continue;
     const last = await db.tasks.lastSettledOn(instance.id);
     const failed = last?.status === 'Failed';
-    const status: InstanceStatus = !failed ? 'RUNNING' : instance.status === 'BACKUPING' ? 'BACKUP_FAILED' : 'RECOVER_FAILED';
+    const status: InstanceStatus = !failed
+      ? 'RUNNING'
+      : instance.status === 'BACKUPING'
+        ? 'BACKUP_FAILED'
+        : 'RECOVER_FAILED';
     const errorCode = failed ? (last?.errorCode ?? 'TaskInterrupted') : undefined;
     if (await db.instances.setStatus(instance.id, status, { errorCode, expect: instance.status })) {
       fixed.push(`instance ${instance.id}: ${instance.status} with no task → ${status}`);
