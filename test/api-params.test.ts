@@ -115,6 +115,31 @@ describe('decodeParams', () => {
   });
 });
 
+describe('time parameters', () => {
+  const times = { When: param.time({ required: true }) };
+  const when = (value: string) => decodeParams(times, new Map([['When', value]])).When;
+
+  it('decode yyyy-MM-dd HH:mm:ss as that UTC instant, the Date type included', () => {
+    expect(when('2024-02-29 23:59:59').toISOString()).toBe('2024-02-29T23:59:59.000Z');
+    expect(when('0099-12-31 00:00:00').toISOString()).toBe('0099-12-31T00:00:00.000Z');
+    expectTypeOf(when('2024-01-01 00:00:00')).toEqualTypeOf<Date>();
+  });
+
+  it.each([
+    '2026-13-01 00:00:00',
+    '2026-02-30 00:00:00',
+    '2100-02-29 00:00:00',
+    '2026-04-31 00:00:00',
+    '2026-01-01 24:00:00',
+    '2026-01-01 00:00:60',
+    '2026-01-01T00:00:00',
+    '2026-01-01 00:00:00Z',
+    '２０２６-01-01 00:00:00',
+  ])('refuses %j as InvalidParameter', (value) => {
+    expect(() => when(value)).toThrow(expect.objectContaining({ code: 'InvalidParameter', httpStatus: 400 }));
+  });
+});
+
 describe('MemoryNonceStore', () => {
   it('refuses a live nonce and forgets it after it expires', async () => {
     let now = 1_000_000;

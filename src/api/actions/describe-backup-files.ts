@@ -2,7 +2,7 @@ import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { BACKUP_FILE_STATUSES, type BackupFile } from '../../db/backup-files-repo.ts';
 import { objectUrl } from '../../storage/object-key.ts';
 import { defineAction, param } from '../action.ts';
-import { INSTANCE_ID, PLAIN_TIME, parsePlainTime, plainTime, RESOURCE_ID } from '../format.ts';
+import { INSTANCE_ID, plainTime, RESOURCE_ID } from '../format.ts';
 
 export const describeBackupFiles = (deps: ServiceDeps) =>
   defineAction({
@@ -14,8 +14,8 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
       AndroidInstanceName: param.string({ maxLength: 128 }),
       Description: param.string({ maxLength: 256 }),
       StatusList: param.stringList({}, { enum: BACKUP_FILE_STATUSES }),
-      StartTime: param.string({ pattern: PLAIN_TIME }),
-      EndTime: param.string({ pattern: PLAIN_TIME }),
+      StartTime: param.time(),
+      EndTime: param.time(),
       // instance groups, end users and full-instance backups do not exist here: such filters match nothing
       InstanceGroupId: param.string(),
       EndUserId: param.string(),
@@ -35,8 +35,8 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
           androidInstanceName: p.AndroidInstanceName,
           description: p.Description,
           statusList: nothing ? ['NONE'] : p.StatusList,
-          startTime: p.StartTime ? parsePlainTime(p.StartTime) : undefined,
-          endTime: p.EndTime ? parsePlainTime(p.EndTime) : undefined,
+          startTime: p.StartTime,
+          endTime: p.EndTime,
         },
         { maxResults: p.MaxResults, nextToken: p.NextToken },
       );

@@ -1,4 +1,5 @@
 import { ERRORS } from '../../errors.ts';
+import { parsePlainTime } from '../format.ts';
 import {
   DEFAULT_MAX_ITEMS,
   DEFAULT_MAX_LENGTH,
@@ -9,7 +10,7 @@ import {
   type StringListSpec,
 } from './spec.ts';
 
-type Scalar = string | number | boolean;
+type Scalar = string | number | boolean | Date;
 type Flat = ReadonlyMap<string, string>;
 
 const INDEX = /^[1-9][0-9]{0,8}$/;
@@ -117,7 +118,7 @@ function finishList<T>(name: string, required: boolean | undefined, list: T[]): 
 
 function decodeScalar(name: string, spec: ScalarSpec, raw: string | undefined): Scalar | undefined {
   if (raw === undefined || raw === '') {
-    if (spec.default !== undefined) return spec.default;
+    if (spec.kind !== 'time' && spec.default !== undefined) return spec.default;
     if (spec.required) throw ERRORS.missingParameter(name);
     return undefined;
   }
@@ -145,5 +146,10 @@ function decodeScalar(name: string, spec: ScalarSpec, raw: string | undefined): 
       if (raw === 'true') return true;
       if (raw === 'false') return false;
       throw ERRORS.invalidParameter(name, 'must be true or false');
+    case 'time': {
+      const time = parsePlainTime(raw);
+      if (!time) throw ERRORS.invalidParameter(name, 'must be a real UTC time as yyyy-MM-dd HH:mm:ss');
+      return time;
+    }
   }
 }

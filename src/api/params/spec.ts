@@ -24,6 +24,8 @@ export interface IntegerOptions extends Common {
 export interface BooleanOptions extends Common {
   readonly default?: boolean;
 }
+/** `yyyy-MM-dd HH:mm:ss` in UTC, a real calendar time; decodes to a Date. */
+export type TimeOptions = Common;
 export interface ListOptions extends Common {
   readonly maxItems?: number;
 }
@@ -31,7 +33,8 @@ export interface ListOptions extends Common {
 export type StringSpec = StringOptions & { readonly kind: 'string' };
 export type IntegerSpec = IntegerOptions & { readonly kind: 'integer' };
 export type BooleanSpec = BooleanOptions & { readonly kind: 'boolean' };
-export type ScalarSpec = StringSpec | IntegerSpec | BooleanSpec;
+export type TimeSpec = TimeOptions & { readonly kind: 'time' };
+export type ScalarSpec = StringSpec | IntegerSpec | BooleanSpec | TimeSpec;
 export type StringListSpec = ListOptions & { readonly kind: 'stringList'; readonly item: StringSpec };
 export type ObjectListSpec = ListOptions & {
   readonly kind: 'objectList';
@@ -50,6 +53,8 @@ export const param = {
     ({ ...options, kind: 'integer' }) as O & { kind: 'integer' },
   boolean: <const O extends BooleanOptions = None>(options?: O) =>
     ({ ...options, kind: 'boolean' }) as O & { kind: 'boolean' },
+  /** `yyyy-MM-dd HH:mm:ss` (UTC), as Alibaba's time filters; `2026-02-30` or `24:00:00` are refused, not rolled over. */
+  time: <const O extends TimeOptions = None>(options?: O) => ({ ...options, kind: 'time' }) as O & { kind: 'time' },
   /** `Name.1=a&Name.2=b`; `item` constrains every element. */
   stringList: <const O extends ListOptions = None, const I extends StringOptions = None>(options?: O, item?: I) =>
     ({ ...options, kind: 'stringList', item: { ...item, kind: 'string' } }) as O & {
@@ -70,11 +75,13 @@ type ValueOf<S> = S extends { kind: 'string' }
     ? number
     : S extends { kind: 'boolean' }
       ? boolean
-      : S extends { kind: 'stringList'; item: infer I }
-        ? StringValue<I>[]
-        : S extends { kind: 'objectList'; fields: infer F }
-          ? ParamsOf<F>[]
-          : never;
+      : S extends { kind: 'time' }
+        ? Date
+        : S extends { kind: 'stringList'; item: infer I }
+          ? StringValue<I>[]
+          : S extends { kind: 'objectList'; fields: infer F }
+            ? ParamsOf<F>[]
+            : never;
 
 // A key is always present in the decoded object when it is required or has a default.
 type PresentKeys<P> = {
