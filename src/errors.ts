@@ -52,6 +52,13 @@ export const ERRORS = {
   requestTooLarge: (limit: number) =>
     make('RequestEntityTooLarge', 413, `The request body is larger than ${limit} bytes.`),
   badRequest: (why: string) => make('BadRequest', 400, `The request is malformed: ${why}`),
+  headersTooLarge: (limit: number) =>
+    make(
+      'RequestHeaderFieldsTooLarge',
+      431,
+      `The request line and headers are larger than ${limit} bytes together (the URL counts); send the parameters in a POST form body instead.`,
+    ),
+  requestTimeout: () => make('RequestTimeout', 408, 'The request was not received in time.'),
   serviceUnavailable: (why: string) =>
     make('ServiceUnavailable', 503, `The service is temporarily unavailable: ${why}`),
 
@@ -64,6 +71,12 @@ export const ERRORS = {
     make('IncorrectBackupFileStatus', 409, `The backup file ${id} is ${status} and cannot be used for this operation.`),
   instanceBusy: (id: string, status: string) =>
     make('IncorrectInstanceStatus', 409, `The instance ${id} is ${status}; wait for its current task to finish.`),
+  tooManyPendingTasks: (id: string, count: number, max: number) =>
+    make(
+      'TooManyPendingTasks',
+      409,
+      `The instance ${id} already has ${count} unsettled tasks (at most ${max}); wait for some of them to finish.`,
+    ),
   endpointUnknown: (endpoint: string) =>
     make('InvalidUploadEndpoint.NotFound', 400, `No object store is configured for endpoint ${endpoint}.`),
   unsafeArchiveEntry: (entry: string, why: string) =>
@@ -95,6 +108,15 @@ export const ERRORS = {
       400,
       `${path} is ${size} bytes; the tar of Android ${androidVersion} cannot restore files of 2 GiB or more, so a backup holding it could never be restored there.`,
     ),
+  sourceChanged: (path: string, why: string) =>
+    make(
+      'SourceChangedDuringBackup',
+      409,
+      `${path} changed on the phone while it was copied (${why}); the app kept running or another process wrote to it. Retry the backup.`,
+    ),
+  deviceTarMalformed: (what: string, why: string) =>
+    make('DeviceOperationFailed', 500, `The phone's tar stream of ${what} is malformed: ${why}`),
+  compressionFailed: (why: string) => make('CompressionFailed', 500, `Compressing the archive failed: ${why}`),
   storageFailed: (why: string) => make('StorageOperationFailed', 500, `The object store failed: ${why}`),
   taskInterrupted: (attempts: number) =>
     make(

@@ -1,5 +1,5 @@
 // The real actions on a real database (SQLite, no worker, no phones), for what the fuzz found:
-// invalid calendar times.
+// invalid calendar times, the cap on a phone's unsettled tasks.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from '../src/api/actions/index.ts';
+import { MAX_UNSETTLED_TASKS_PER_INSTANCE } from '../src/api/actions/task-cap.ts';
 import { buildApi } from '../src/api/server.ts';
 import { type HttpRequest, type SignOptions, signRequest } from '../src/api/signing/sign-request.ts';
 import { loadConfig } from '../src/config.ts';
@@ -129,5 +130,59 @@ describe('time parameters are real calendar times', () => {
       const res = await call('DescribeBackupFiles', { StartTime: start as string, EndTime: end as string });
       expect(res).toMatchObject({ status: 200, body: { TotalCount: 0, Data: [] } });
     }
+  });
+});
+
+describe('a phone holds at most MAX_UNSETTLED_TASKS_PER_INSTANCE unsettled tasks', () => {
+  const backup = (ids: string[]) =>
+    call('BackupApp', {
+      ...Object.fromEntries(ids.map((id, i) => [`AndroidInstanceIdList.${i + 1}`, id])),
+      'SourceAppList.1': 'com.example.notes',
+      BackupFilePath: 'oss://bucket/cap/',
+      UploadEndpoint: 'oss-cap.local',
+    });
+
+  it('BackupApp and RecoverApp beyond the cap are TooManyPendingTasks (409); other phones are not held back', async () => {
+    for (let i = 0; i < MAX_UNSETTLED_TASKS_PER_INSTANCE; i++) expect((await backup(['acp-cap1'])).status).toBe(200);
+    const refused = await backup(['acp-cap2', 'acp-cap1']);
+    expect(refused.status).toBe(409);
+    expectEnvelope(refused.body, 'TooManyPendingTasks');
+    expect(refused.body.Message).toContain('acp-cap1');
+    // nothing was queued for the other phone of the refused call
+    const tasks = await db.tasks.list('default', { instanceId: 'acp-cap2' });
+    expect(tasks.totalCount).toBe(0);
+    expect((await backup(['acp-cap2'])).status).toBe(200);
+
+    const file = await db.backupFiles.create({
+      id: 'bf-capfile',
+      account: 'default',
+      instanceId: 'acp-cap3',
+      instanceName: 'acp-cap3',
+      name: 'cap.tar.zst',
+      description: '',
+      path: 'oss://bucket/cap/',
+      endpoint: 'oss-cap.local',
+      bucket: 'bucket',
+      objectKey: 'cap/cap.tar.zst',
+      apps: ['com.example.notes'],
+      taskId: 't-none',
+      status: 'AVAILABLE',
+    });
+    const recover = (id: string) =>
+      call('RecoverApp', { BackupFileId: file.id, 'AndroidInstanceIdList.1': id, UploadType: 'OSS' });
+    const recoverRefused = await recover('acp-cap1');
+    expect(recoverRefused.status).toBe(409);
+    expectEnvelope(recoverRefused.body, 'TooManyPendingTasks');
+    expect((await recover('acp-cap3')).status).toBe(200);
+  });
+
+  it('settled tasks do not count', async () => {
+    await db.kysely
+      .updateTable('tasks')
+      .set({ status: 'Failed' })
+      .where('instanceId', '=', 'acp-cap1')
+      .where('level', '=', 2)
+      .execute();
+    expect((await backup(['acp-cap1'])).status).toBe(200);
   });
 });

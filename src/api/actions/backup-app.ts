@@ -3,6 +3,7 @@ import { requestBackup } from '../../backup/request-backup.ts';
 import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { defineAction, param } from '../action.ts';
 import { INSTANCE_ID } from '../format.ts';
+import { assertTaskRoom } from './task-cap.ts';
 
 export const backupApp = (deps: ServiceDeps) =>
   defineAction({
@@ -24,6 +25,7 @@ export const backupApp = (deps: ServiceDeps) =>
         name: p.BackupFileName,
         description: p.Description,
       };
+      await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList);
       const { taskId, items } = await requestBackup(deps, ctx.account, req, ctx.requestId);
       return {
         TaskId: taskId,

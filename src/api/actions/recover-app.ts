@@ -2,6 +2,7 @@ import { requestRecover } from '../../backup/request-recover.ts';
 import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { defineAction, param } from '../action.ts';
 import { INSTANCE_ID, RESOURCE_ID } from '../format.ts';
+import { assertTaskRoom } from './task-cap.ts';
 
 export const recoverApp = (deps: ServiceDeps) =>
   defineAction({
@@ -20,6 +21,7 @@ export const recoverApp = (deps: ServiceDeps) =>
         path: p.BackupFilePath,
         endpoint: p.UploadEndpoint,
       };
+      await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList);
       const { taskId, items } = await requestRecover(deps, ctx.account, req, ctx.requestId);
       return {
         TaskId: taskId,

@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { ERRORS } from '../../errors.ts';
+
+/**
+ * How many unsettled (Waiting or Processing) per-instance tasks one phone may have. A phone runs
+ * one task at a time, so more than a handful queued is a runaway client, not a plan: without a cap
+ * a fuzz queued 12,911 tasks on one phone. BackupApp and RecoverApp refuse a call that names a
+ * phone already at the cap with TooManyPendingTasks, before anything is written.
+ *
+ * A constant until it moves into src/config.ts (worker or api section).
+ */
+export const MAX_UNSETTLED_TASKS_PER_INSTANCE = 10;
+
+const UNSETTLED = ['Waiting', 'Processing'];
+
+/**
+ * Refuses the call when one of `instanceIds` already has `max` unsettled tasks in `account`.
+ * A check before the insert, not in its transaction: calls racing each other can overshoot the cap
+ * by at most the number of calls in flight for one phone.
+ */
+export async function assertTaskRoom(
+  kysely: Kysely<Database>,
+  account: string,
+  instanceIds: readonly string[],
+  max = MAX_UNSETTLED_TASKS_PER_INSTANCE,
+): Promise<void> {
+  if (instanceIds.length === 0) return;
+  const rows = await kysely
+    .selectFrom('tasks')
+    .select(['instanceId', (eb) => eb.fn.countAll().as('n')])
+    .where('account', '=', account)
+    .where('level', '=', 2)
+    .where('status', 'in', UNSETTLED)
+    .where('instanceId', 'in', [...new Set(instanceIds)])
+    .groupBy('instanceId')
+    .execute();
+  const counts = new Map(rows.map((r) => [r.instanceId, Number(r.n)]));
+  // reported in the caller's order, so the message names the first phone of the list that is full
+  for (const id of instanceIds) {
+    const n = counts.get(id) ?? 0;
+    if (n >= max) throw ERRORS.tooManyPendingTasks(id, n, max);
+  }
+}
