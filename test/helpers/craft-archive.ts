@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Manifest } from '../../src/backup/archive/manifest.ts';
 import { encodeHeader, padding } from '../../src/backup/archive/tar-header.ts';
 
@@ -8,25 +10,94 @@ import { encodeHeader, padding } from '../../src/backup/archive/tar-header.ts';
 
 export interface CraftEntry {
   path: string;
-  type?: 'file' | 'symlink' | 'directory' | 'fifo' | 'char';
+  type?: 'file' | 'symlink' | 'hardlink' | 'directory' | 'fifo' | 'char' | 'block';
   body?: Buffer | string;
+  /** a symlink's target, or the archive path a hard link names */
   link?: string;
+  /** pax records ('x') written before the entry's header, one record per map */
+  pax?: Record<string, string>[];
+}
+
+export interface CraftOptions {
+  /**
+   * SHA256SUMS as the archive claims it, instead of the right one: its size and its bytes, which
+   * go to zstd as they are made (craftArchiveStream), so a test never holds the whole claim
+   */
+  sums?: { size: number; body: () => Iterable<Buffer> };
 }
 
 /** `manifest` may be any JSON, to try manifests the schema must refuse or fill in */
 export function craftArchive(manifest: Manifest | object, entries: CraftEntry[]): { object: Buffer; sha256: string } {
-  let sums = '';
-  const blocks: Buffer[] = [];
-  const add = (path: string, type: NonNullable<CraftEntry['type']>, body: Buffer | string = '', link = '') => {
-    const data = Buffer.from(body);
-    blocks.push(encodeHeader({ path, type, mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0, linkpath: link }));
-    blocks.push(data, Buffer.alloc(padding(data.length)));
-    if (type === 'file') sums += `${createHash('sha256').update(data).digest('hex')}  ${path}\n`;
-  };
-  add('cloudphone-backup.json', 'file', JSON.stringify(manifest));
-  for (const e of entries) add(e.path, e.type ?? 'file', e.body, e.link);
-  add('SHA256SUMS', 'file', sums);
-  blocks.push(Buffer.alloc(1024));
-  const object = spawnSync('zstd', ['-q', '-c'], { input: Buffer.concat(blocks), maxBuffer: 1 << 30 }).stdout;
+  const tar = Buffer.concat([...tarBlocks(manifest, entries)]);
+  const object = spawnSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 30 }).stdout;
   return { object, sha256: createHash('sha256').update(object).digest('hex') };
+}
+
+/** As craftArchive, but the tar is streamed through zstd: for archives far larger compressed out than in. */
+export async function craftArchiveStream(
+  manifest: Manifest | object,
+  entries: CraftEntry[],
+  options: CraftOptions = {},
+): Promise<{ object: Buffer; sha256: string }> {
+  const zstd = spawn('zstd', ['-q', '-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  zstd.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const exited = new Promise<number | null>((resolve) => zstd.on('close', resolve));
+  await pipeline(Readable.from(tarBlocks(manifest, entries, options)), zstd.stdin);
+  const code = await exited;
+  if (code !== 0) throw new Error(`zstd exited with ${code}`);
+  const object = Buffer.concat(chunks);
+  return { object, sha256: createHash('sha256').update(object).digest('hex') };
+}
+
+function* tarBlocks(manifest: Manifest | object, entries: CraftEntry[], options: CraftOptions = {}): Generator<Buffer> {
+  let sums = '';
+  function* add(path: string, e: Omit<CraftEntry, 'path'>, size?: number): Generator<Buffer> {
+    const type = e.type ?? 'file';
+    const data = Buffer.from(e.body ?? '');
+    for (const records of e.pax ?? []) yield* paxRecord(records);
+    const header = { path, type, mode: 0o644, uid: 0, gid: 0, size: size ?? data.length, mtime: 0 };
+    yield encodeHeader({ ...header, linkpath: e.link ?? '' });
+    if (size === undefined) yield Buffer.concat([data, Buffer.alloc(padding(data.length))]);
+    if (type === 'file') sums += `${createHash('sha256').update(data).digest('hex')}  ${path}\n`;
+  }
+  yield* add('cloudphone-backup.json', { body: JSON.stringify(manifest) });
+  for (const e of entries) yield* add(e.path, e);
+  if (options.sums) {
+    yield* add('SHA256SUMS', {}, options.sums.size);
+    yield* options.sums.body();
+    yield Buffer.alloc(padding(options.sums.size));
+  } else {
+    yield* add('SHA256SUMS', { body: sums });
+  }
+  yield Buffer.alloc(1024);
+}
+
+/** One pax extended header: a header block with typeflag 'x', then "<len> key=value\n" records. */
+function* paxRecord(records: Record<string, string>): Generator<Buffer> {
+  const body = Buffer.concat(
+    Object.entries(records).map(([k, v]) => {
+      const rest = ` ${k}=${v}\n`;
+      // the length counts its own digits
+      let len = Buffer.byteLength(rest) + 1;
+      while (String(len).length + Buffer.byteLength(rest) !== len) len++;
+      return Buffer.from(`${len}${rest}`);
+    }),
+  );
+  const head = encodeHeader({
+    path: 'PaxHeaders/x',
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime: 0,
+    linkpath: '',
+  });
+  head.write('x', 156, 1, 'latin1');
+  head.fill(0x20, 148, 156);
+  const sum = head.reduce((a, b) => a + b, 0);
+  head.write(`${sum.toString(8).padStart(7, '0')}\0`, 148, 8, 'latin1');
+  yield head;
+  yield Buffer.concat([body, Buffer.alloc(padding(body.length))]);
 }

@@ -1,0 +1,165 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { type ArchiveEvent, readArchive } from '../src/backup/archive/archive-reader.ts';
+import { type CraftEntry, craftArchive } from './helpers/craft-archive.ts';
+
+// Archives made to attack the restore, each with digests that match, so only the entry rules and
+// the reader's bounds stand between them and a phone: link chains that leave the app's folders
+// (also across parts and in any order), entries the phone must never get, and metadata that
+// claims far more memory than the archive is worth.
+
+const PKG = 'com.example.notes';
+const ce = `apps/${PKG}/ce`;
+const de = `apps/${PKG}/de`;
+const media = `apps/${PKG}/media`;
+const PARTS = ['ce', 'de', 'media'];
+
+const manifest = {
+  format: 'cloudphone-backup',
+  version: 1,
+  created: new Date(0).toISOString(),
+  backupFileId: 'bf-hostile',
+  instance: {
+    id: 'acp-a',
+    name: 'a',
+    imageId: 'img',
+    imageVersion: '1',
+    imageType: 'public',
+    instanceType: 'cpm.gx7.10xlarge',
+    abi: 'x86_64',
+    sdk: 34,
+    androidVersion: '14',
+    fingerprint: 'fp',
+  },
+  apps: [
+    {
+      package: PKG,
+      versionCode: 3,
+      versionName: '1.2',
+      signerDigest: null,
+      sourceUid: 10001,
+      permissions: [],
+      apks: [{ name: 'base.apk', size: 5 }],
+      parts: PARTS,
+    },
+  ],
+};
+
+/** The APK and every part's folder, then `entries` placed in their part (parts keep manifest order). */
+function withFolders(entries: CraftEntry[]): CraftEntry[] {
+  const inPart = (p: string) => entries.filter((e) => e.path.startsWith(`apps/${PKG}/${p}/`));
+  const elsewhere = entries.filter((e) => !PARTS.some((p) => e.path.startsWith(`apps/${PKG}/${p}/`)));
+  return [
+    { path: `apps/${PKG}/apk/base.apk`, body: 'apk!!' },
+    ...PARTS.flatMap((p): CraftEntry[] => [{ path: `apps/${PKG}/${p}/`, type: 'directory' }, ...inPart(p)]),
+    ...elsewhere,
+  ];
+}
+
+async function read(object: Buffer): Promise<ArchiveEvent[]> {
+  const out: ArchiveEvent[] = [];
+  for await (const ev of readArchive(Readable.from([object]))) out.push(ev);
+  return out;
+}
+
+const readEntries = (entries: CraftEntry[]) => read(craftArchive(manifest, withFolders(entries)).object);
+const refusal = (entries: CraftEntry[]) =>
+  readEntries(entries).then(
+    () => new Error('accepted'),
+    (e: Error) => e,
+  );
+const link = (path: string, target: string): CraftEntry => ({ path, type: 'symlink', link: target });
+
+describe('symlink chains, resolved against every link of the package', () => {
+  it.each([
+    [
+      'an absolute link back into its folder through a link to another part',
+      [link(`${ce}/x`, `/data/user_de/0/${PKG}`), link(`${ce}/z`, `/data/user/0/${PKG}/x/..`)],
+    ],
+    [
+      'the same with the link in the other part',
+      [link(`${de}/x`, `/data/user/0/${PKG}`), link(`${ce}/z`, `/data/user_de/0/${PKG}/x/..`)],
+    ],
+    [
+      'the same through the /data/data spelling',
+      [link(`${de}/x`, `/data/data/${PKG}`), link(`${media}/z`, `/data/user_de/0/${PKG}/x/..`)],
+    ],
+    [
+      'a relative climb after a link to external storage',
+      [link(`${media}/x`, `/sdcard/Android/data/${PKG}`), link(`${media}/z`, 'x/a/../..')],
+    ],
+    [
+      'a chain of two links that ends above the folder',
+      [
+        link(`${ce}/a`, `/data/user_de/0/${PKG}/b`),
+        link(`${de}/b`, `/storage/emulated/0/Android/media/${PKG}`),
+        link(`${ce}/z`, `/data/user/0/${PKG}/a/c/../..`),
+      ],
+    ],
+  ])('refuses %s', async (_name, entries) => {
+    for (const order of [entries, [...entries].reverse()]) {
+      const err = await refusal(order);
+      expect(err, String(err)).toMatchObject({ code: 'UnsafeBackupEntry' });
+      expect(err.message).toMatch(/through another symlink/);
+    }
+  });
+
+  it('refuses a link loop, which the phone could never resolve', async () => {
+    const err = await refusal([link(`${ce}/a`, 'b'), link(`${ce}/b`, `/data/data/${PKG}/a`)]);
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+    expect(err.message).toMatch(/loop/);
+  });
+
+  it('refuses more links in a row than the phone follows, whatever their order', async () => {
+    const chain = (n: number) => [
+      link(`${ce}/l0`, 'files'),
+      ...Array.from({ length: n - 1 }, (_, i) => link(`${ce}/l${i + 1}`, `l${i}`)),
+    ];
+    for (const order of [chain(45), chain(45).reverse()]) {
+      const err = await refusal(order);
+      expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+      expect(err.message).toMatch(/too many symlinks/);
+    }
+    for (const order of [chain(20), chain(20).reverse()])
+      expect((await readEntries(order)).at(-1)).toMatchObject({ kind: 'done' });
+  });
+
+  it('refuses an absolute link that climbs out of the folder it names, even to come back', async () => {
+    const err = await refusal([link(`${ce}/up`, `/data/user/0/${PKG}/files/../../${PKG}/files`)]);
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+    expect(err.message).toMatch(/escapes its folder/);
+  });
+
+  it('refuses an entry under a link that comes after it', async () => {
+    const err = await refusal([{ path: `${ce}/d/f`, body: 'x' }, link(`${ce}/d`, `/data/user_de/0/${PKG}`)]);
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+    expect(err.message).toMatch(/through a symlink/);
+  });
+
+  it('refuses a part folder that is not a directory', async () => {
+    const entries = withFolders([]).map((e) =>
+      e.path === `${de}/` ? link(`apps/${PKG}/de`, `/data/user/0/${PKG}`) : e,
+    );
+    const err = await read(craftArchive(manifest, entries).object).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+    expect((err as Error).message).toMatch(/must be a directory/);
+  });
+
+  it('keeps the links apps make: relative, into their own folders, through each other, dangling', async () => {
+    const evs = await readEntries([
+      { path: `${ce}/files/`, type: 'directory' },
+      { path: `${ce}/files/a.txt`, body: 'a' },
+      link(`${ce}/files/rel`, 'a.txt'),
+      link(`${ce}/up`, 'files/../files/a.txt'),
+      link(`${ce}/own`, `/data/data/${PKG}/files`),
+      link(`${ce}/via`, 'own/sub/..'),
+      link(`${ce}/deeper`, `/data/user/0/${PKG}/own/a.txt`),
+      link(`${ce}/nowhere`, 'gone/away'),
+      link(`${de}/to-ce`, `/data/user/0/${PKG}/files`),
+      link(`${de}/chain`, 'to-ce/a.txt'),
+      link(`${media}/ext`, `/storage/emulated/0/Android/media/${PKG}/photos`),
+    ]);
+    expect(evs.at(-1)).toMatchObject({ kind: 'done' });
+    expect(evs.filter((e) => e.kind === 'entry' && e.entry.header.type === 'symlink')).toHaveLength(9);
+  });
+});
