@@ -11,6 +11,7 @@ import { ArchiveWriter } from '../src/backup/archive/archive-writer.ts';
 import { manifestSchema } from '../src/backup/archive/manifest.ts';
 import { encodeHeader, padding } from '../src/backup/archive/tar-header.ts';
 import { verifyArchive } from '../src/backup/restore/verify-archive.ts';
+import { writeSidecar } from '../src/backup/sidecar.ts';
 import { ERRORS } from '../src/errors.ts';
 import { FsObjectStore } from '../src/storage/fs-object-store.ts';
 import { type CraftEntry, craftArchive } from './helpers/craft-archive.ts';
@@ -165,4 +166,36 @@ const file = (path: string) => ({
   size: 0,
   mtime: 0,
   linkpath: '',
+});
+
+describe('backup-time failures carry catalogue codes', () => {
+  const writer = () => new ArchiveWriter(new PassThrough().resume());
+  const meta = { mode: 0o644, uid: 0, gid: 0, size: 10, mtime: 0 };
+
+  it('a file that shrinks or grows while it is read is SourceChangedDuringBackup', async () => {
+    await expect(writer().addFile(`apps/${PKG}/apk/base.apk`, meta, [Buffer.alloc(4)])).rejects.toMatchObject({
+      code: 'SourceChangedDuringBackup',
+    });
+    await expect(writer().addFile(`apps/${PKG}/apk/base.apk`, meta, [Buffer.alloc(12)])).rejects.toMatchObject({
+      code: 'SourceChangedDuringBackup',
+    });
+  });
+
+  it('a malformed tar stream from the phone is a device failure, not an internal one', async () => {
+    const err = await writer()
+      .addTree(PKG, 'ce', Readable.from([Buffer.alloc(512, 0x41)]))
+      .catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 'DeviceOperationFailed' });
+    expect((err as Error).message).toMatch(/tar stream of com\.example\.notes is malformed/);
+  });
+
+  it('a sidecar put whose response was lost is not a failure the second time, a different one is', async () => {
+    const store = new FsObjectStore(mkdtempSync(join(tmpdir(), 'rules-sidecar-')));
+    const sidecar = { manifest: manifestSchema.parse(manifest()), size: 1, sha256: 'a'.repeat(64), dataBytes: 0 };
+    await writeSidecar(store, 'bucket', 'k', sidecar);
+    await expect(writeSidecar(store, 'bucket', 'k', sidecar)).resolves.toBeUndefined();
+    await expect(writeSidecar(store, 'bucket', 'k', { ...sidecar, size: 2 })).rejects.toMatchObject({
+      code: 'ResourceAlreadyExists',
+    });
+  });
 });

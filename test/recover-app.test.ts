@@ -185,8 +185,16 @@ describe('RecoverApp refuses damaged or unsafe archives and leaves the target un
     real = { bucket: file.bucket, key: file.objectKey, sidecar, dir };
   }, 120_000);
 
-  /** Registers an AVAILABLE backup file whose object and sidecar the test wrote. */
-  async function register(name: string, object: Buffer | null, sidecar: Sidecar | null) {
+  /**
+   * Registers an AVAILABLE backup file whose object and sidecar the test wrote; the service's
+   * record of its digest is the sidecar's unless `recorded` says otherwise.
+   */
+  async function register(
+    name: string,
+    object: Buffer | null,
+    sidecar: Sidecar | null,
+    recorded: { sha256: string; size: number } | undefined = sidecar ?? undefined,
+  ) {
     if (object) writeFileSync(join(real.dir, name), object);
     if (sidecar) writeFileSync(join(real.dir, `${name}.json`), JSON.stringify(sidecar));
     const f = await stack.service.db.backupFiles.create({
@@ -202,6 +210,9 @@ describe('RecoverApp refuses damaged or unsafe archives and leaves the target un
       apps: APPS,
       status: 'AVAILABLE',
     });
+    if (recorded) {
+      await stack.service.db.backupFiles.update('default', f.id, { sha256: recorded.sha256, size: recorded.size });
+    }
     return f.id;
   }
 
@@ -241,6 +252,18 @@ describe('RecoverApp refuses damaged or unsafe archives and leaves the target un
     return register(name, object, { ...real.sidecar, size: object.length, sha256 });
   };
   const ce = 'apps/com.example.notes/ce';
+
+  it('a tampered archive with a re-signed sidecar (the store was compromised, the service was not)', async () => {
+    const { object, sha256 } = craftArchive(real.sidecar.manifest, [
+      { path: 'apps/com.example.notes/ce/', type: 'directory' },
+    ]);
+    const forged = { ...real.sidecar, size: object.length, sha256 };
+    const id = await register('forged.tar.zst', object, forged, {
+      sha256: real.sidecar.sha256,
+      size: real.sidecar.size,
+    });
+    await expectRefused(id, 'BackupFileCorrupted', /does not match the digest the service recorded/);
+  });
 
   it('an archive with a ../ entry', async () => {
     const id = await crafted('dotdot.tar.zst', [

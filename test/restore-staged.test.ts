@@ -20,7 +20,7 @@ const APPS = ['com.example.notes', 'com.example.gallery'];
 const ENDPOINT = 'oss-cn-hangzhou.aliyuncs.com';
 
 let stack: Stack;
-let job: { bucket: string; key: string };
+let job: { bucket: string; key: string; recorded: { sha256: string | null; size: number } };
 const connections: Device[] = [];
 
 beforeAll(async () => {
@@ -35,7 +35,7 @@ beforeAll(async () => {
   expect((await waitTask(call, String(res.TaskId), 120_000)).TaskStatus).toBe('Finished');
   const file = await stack.service.db.backupFiles.get('default', String((res.Data as Row[])[0]?.BackupFileId));
   if (!file) throw new Error('no backup file');
-  job = { bucket: file.bucket, key: file.objectKey };
+  job = { bucket: file.bucket, key: file.objectKey, recorded: file };
 }, 180_000);
 
 afterAll(async () => {

@@ -24,10 +24,18 @@ export interface RecoverJob {
   bucket: string;
   key: string;
   target: InstanceFacts;
+  /** the object's digest and size as the service recorded them when the backup was made */
+  recorded: { sha256: string | null; size: number };
 }
 
 export async function recoverApps(job: RecoverJob, device: Device, store: ObjectStore, ctx: TaskContext) {
   const sidecar = await readSidecar(store, job.bucket, job.key);
+  // the sidecar lives in the bucket, beside what it vouches for: only the service's own record
+  // of the digest tells a re-signed sidecar from the real one
+  if (!job.recorded.sha256) throw ERRORS.corruptBackup('no digest was recorded for it when it was made');
+  if (sidecar.sha256 !== job.recorded.sha256 || sidecar.size !== job.recorded.size) {
+    throw ERRORS.corruptBackup('its sidecar does not match the digest the service recorded when it was made');
+  }
   checkCompatibility(sidecar.manifest.instance, job.target);
   // progress counts the archive's data twice: once verified, once written to the device
   const total = sidecar.dataBytes * 2;

@@ -22,7 +22,7 @@ export async function runRecoverTask(deps: TaskDeps, task: Task, ctx: TaskContex
   await deps.db.instances.setStatus(target.id, 'RECOVERING', { rate: 0 });
   return withDevice(deps, target, ctx.signal, async (device) => {
     const facts = await readInstanceFacts(target, device);
-    const job = { bucket: file.bucket, key: file.objectKey, target: facts };
+    const job = { bucket: file.bucket, key: file.objectKey, target: facts, recorded: file };
     return recoverApps(job, device, deps.storeFor(file.endpoint), ctx);
   });
 }

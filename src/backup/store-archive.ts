@@ -36,7 +36,9 @@ export async function storeArchive(
     await build(w);
     await w.finish();
     // a store that failed stops reading, so zstd may never exit on its own: stop waiting then
-    await abortable(z.done, signal);
+    await abortable(z.done, signal).catch((err: unknown) => {
+      throw signal.aborted ? err : ERRORS.compressionFailed(messageOf(err));
+    });
     body.end();
     await put;
     return tap.digest();
@@ -45,7 +47,10 @@ export async function storeArchive(
     body.destroy(err instanceof Error ? err : new Error(String(err)));
     await put.catch(() => {});
     if (putError) throw putError instanceof ServiceError ? putError : ERRORS.storageFailed(messageOf(putError));
-    throw outer.aborted ? outer.reason : err;
+    if (outer.aborted) throw outer.reason;
+    // the writer's output went away under it: the store stopped taking the archive
+    if (err instanceof Error && err.message === 'archive output closed') throw ERRORS.storageFailed(err.message);
+    throw err;
   }
 }
 

@@ -12,6 +12,8 @@ import { zstdDecompress } from './zstd.ts';
 // Reads a stored archive as a stream of checked events. Every entry passes the EntryGuard,
 // every file is hashed and the whole list compared with SHA256SUMS, and the compressed bytes
 // are hashed for the sidecar, so a consumer that reaches `done` has read a verified archive.
+// Nothing is held in memory because the archive says so: SHA256SUMS is compared as it streams
+// with the list computed from the entries, and the manifest is bounded.
 
 export type ArchiveEvent =
   | { kind: 'manifest'; manifest: Manifest }
@@ -21,7 +23,6 @@ export type ArchiveEvent =
   | { kind: 'done'; sha256: string; size: number };
 
 const MAX_MANIFEST = 1024 * 1024;
-const MAX_SUMS = 256 * 1024 * 1024;
 
 export async function* readArchive(object: Readable): AsyncGenerator<ArchiveEvent> {
   const z = zstdDecompress();
@@ -56,7 +57,7 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
   let computed = '';
   let hash: ReturnType<typeof createHash> | null = null;
   let current = '';
-  let sums: Buffer | null = null;
+  let sums = false;
   for await (const ev of events) {
     if (sums) throw ERRORS.corruptBackup(`an entry follows ${SUMS_NAME}`);
     if (ev.kind === 'entry') {
@@ -65,7 +66,7 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
         if (h.path !== MANIFEST_NAME || h.type !== 'file' || h.size > MAX_MANIFEST) {
           throw ERRORS.corruptBackup(`the first entry is not ${MANIFEST_NAME}`);
         }
-        const body = await collect(events);
+        const body = await collect(events, MAX_MANIFEST);
         manifest = parseManifest(body);
         guard = new EntryGuard(manifest);
         computed += sumsLine(createHash('sha256').update(body).digest('hex'), MANIFEST_NAME);
@@ -73,8 +74,9 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
         continue;
       }
       if (h.path === SUMS_NAME) {
-        if (h.type !== 'file' || h.size > MAX_SUMS) throw ERRORS.corruptBackup(`bad ${SUMS_NAME} entry`);
-        sums = await collect(events);
+        if (h.type !== 'file') throw ERRORS.corruptBackup(`bad ${SUMS_NAME} entry`);
+        await compareSums(events, h.size, Buffer.from(computed));
+        sums = true;
         continue;
       }
       const entry = (guard as EntryGuard).check(h);
@@ -92,20 +94,46 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
   }
   if (!manifest || !guard) throw ERRORS.corruptBackup('the archive is empty');
   if (!sums) throw ERRORS.corruptBackup(`${SUMS_NAME} is missing: the archive is incomplete`);
-  if (sums.toString('utf8') !== computed) throw ERRORS.corruptBackup(`file contents do not match ${SUMS_NAME}`);
   guard.checkLinkChains();
   const missing = guard.missing();
   if (missing.length) throw ERRORS.corruptBackup(`entries listed in the manifest are missing: ${missing.join(', ')}`);
 }
 
-/** Reads the current entry's data up to its end event. */
-async function collect(events: AsyncGenerator<TarEvent>): Promise<Buffer> {
+/** Reads the current entry's data up to its end event; it may not exceed `max` bytes. */
+async function collect(events: AsyncGenerator<TarEvent>, max: number): Promise<Buffer> {
   const parts: Buffer[] = [];
+  let size = 0;
   for (;;) {
     const next = await events.next();
     if (next.done) throw ERRORS.corruptBackup('truncated entry');
     if (next.value.kind === 'end') return Buffer.concat(parts);
-    if (next.value.kind === 'data') parts.push(next.value.chunk);
+    if (next.value.kind !== 'data') continue;
+    size += next.value.chunk.length;
+    if (size > max) throw ERRORS.corruptBackup(`an entry exceeds ${max} bytes`);
+    parts.push(next.value.chunk);
+  }
+}
+
+/**
+ * Compares the SHA256SUMS entry, as it streams, with the list computed from the entries before
+ * it: a size or a byte that differs fails at once, so a claimed list is never held.
+ */
+async function compareSums(events: AsyncGenerator<TarEvent>, size: number, expected: Buffer): Promise<void> {
+  const mismatch = () => ERRORS.corruptBackup(`file contents do not match ${SUMS_NAME}`);
+  if (size !== expected.length) throw mismatch();
+  let at = 0;
+  for (;;) {
+    const next = await events.next();
+    if (next.done) throw ERRORS.corruptBackup('truncated entry');
+    if (next.value.kind === 'end') {
+      if (at !== expected.length) throw mismatch();
+      return;
+    }
+    if (next.value.kind !== 'data') continue;
+    const chunk = next.value.chunk;
+    if (at + chunk.length > expected.length || !chunk.equals(expected.subarray(at, at + chunk.length)))
+      throw mismatch();
+    at += chunk.length;
   }
 }
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { ERRORS, ServiceError } from '../../errors.ts';
 import { type ArchivePart, MANIFEST_NAME, type Manifest, SUMS_NAME, sumsLine } from './manifest.ts';
 import { BLOCK, encodeHeader, padding, type TarHeader } from './tar-header.ts';
-import { readTar } from './tar-reader.ts';
+import { readTar, TarFormatError } from './tar-reader.ts';
 
 // Writes the version 1 archive (uncompressed tar) into `out`: the manifest, then each app's
 // entries re-rooted under apps/<pkg>/<part>/, then SHA256SUMS. Every write waits for `out`
@@ -43,7 +44,7 @@ export class ArchiveWriter {
       await this.write(chunk);
       this.onBytes(chunk.length);
     }
-    if (seen !== meta.size) throw new Error(`${path} changed while it was read: expected ${meta.size} bytes`);
+    if (seen !== meta.size) throw ERRORS.sourceChanged(path, `${meta.size} bytes expected, ${seen} or more read`);
     await this.write(Buffer.alloc(padding(meta.size)));
     this.sums.push(sumsLine(hash.digest('hex'), path));
   }
@@ -59,7 +60,7 @@ export class ArchiveWriter {
     let hash: ReturnType<typeof createHash> | null = null;
     let path = '';
     let skipping = false;
-    for await (const ev of readTar(tar)) {
+    for await (const ev of deviceTar(tar, pkg)) {
       if (ev.kind === 'entry') {
         const rel = relativeName(ev.header.path);
         skipping = skip(rel);
@@ -104,6 +105,18 @@ export class ArchiveWriter {
     if (chunk.length === 0) return;
     if (this.out.destroyed) throw new Error('archive output closed');
     if (!this.out.write(chunk)) await once(this.out, 'drain', { signal: this.signal });
+  }
+}
+
+/** the phone's tar stream, whose format errors are the phone's, not an internal fault */
+async function* deviceTar(tar: AsyncIterable<Buffer>, pkg: string) {
+  try {
+    yield* readTar(tar);
+  } catch (err) {
+    // the header codec's own errors start with "tar:" too (tar-header.ts)
+    const format = err instanceof TarFormatError || (err instanceof Error && err.message.startsWith('tar: '));
+    if (err instanceof ServiceError || !format) throw err;
+    throw ERRORS.deviceTarMalformed(pkg, err.message);
   }
 }
 
