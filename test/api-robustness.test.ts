@@ -1,15 +1,18 @@
 // The real actions on a real database (SQLite, no worker, no phones), for what the fuzz found:
-// invalid calendar times, the cap on a phone's unsettled tasks.
+// invalid calendar times, oversized requests and the keep-alive connection after them, the cap
+// on a phone's unsettled tasks.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { ConnectionError, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from '../src/api/actions/index.ts';
 import { MAX_UNSETTLED_TASKS_PER_INSTANCE } from '../src/api/actions/task-cap.ts';
+import { serviceErrorOf } from '../src/api/client-error.ts';
 import { buildApi } from '../src/api/server.ts';
 import { type HttpRequest, type SignOptions, signRequest } from '../src/api/signing/sign-request.ts';
 import { loadConfig } from '../src/config.ts';
@@ -132,6 +135,116 @@ describe('time parameters are real calendar times', () => {
     }
   });
 });
+
+describe('oversized requests answer in the envelope and leave the client a working connection', () => {
+  it('a URL over the head limit is 431 RequestHeaderFieldsTooLarge with Connection: close; the next keep-alive request works', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const warm = await send(signed('DescribeAndroidInstances', {}), agent);
+      expect(warm.status).toBe(200);
+      const huge = signed(
+        'DescribeAndroidInstances',
+        { AndroidInstanceName: 'x'.repeat(100 * 1024) },
+        { method: 'GET' },
+      );
+      // the second call waits behind the first for the agent's only socket: it must not be sent on a dead one
+      const [refused, next] = await Promise.all([
+        send(huge, agent),
+        send(signed('DescribeAndroidInstances', {}), agent).catch((err: Error) => err),
+      ]);
+      expect(next).not.toBeInstanceOf(Error);
+      expect((next as Answer).status).toBe(200);
+      expect(refused.status).toBe(431);
+      expect(refused.headers.connection).toBe('close');
+      expectEnvelope(refused.body, 'RequestHeaderFieldsTooLarge');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('too many header bytes are 431 as well, in the envelope', async () => {
+    const req = signed('DescribeAndroidInstances', {});
+    const headers = { ...req.headers };
+    for (let i = 0; i < 200; i++) headers[`x-fuzz-${i}`] = 'h'.repeat(400);
+    const res = await send({ ...req, headers });
+    expect(res.status).toBe(431);
+    expectEnvelope(res.body, 'RequestHeaderFieldsTooLarge');
+  });
+
+  it('a body over the limit is 413 RequestEntityTooLarge with Connection: close; the next keep-alive request works', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const big = signed('DescribeAndroidInstances', { AndroidInstanceName: 'y'.repeat(1024 * 1024) }, { form: true });
+      const [refused, next] = await Promise.all([
+        send(big, agent),
+        send(signed('DescribeAndroidInstances', {}), agent).catch((err: Error) => err),
+      ]);
+      expect(next).not.toBeInstanceOf(Error);
+      expect((next as Answer).status).toBe(200);
+      expect(refused.status).toBe(413);
+      expectEnvelope(refused.body, 'RequestEntityTooLarge');
+      // the rest of the body is not read: the connection is closed, and says so
+      expect(refused.headers.connection).toBe('close');
+      expect((next as Answer).localPort).not.toBe(refused.localPort);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('a malformed request line is 400 BadRequest in the envelope, with Connection: close', async () => {
+    const raw = await rawExchange('GET /\u0001? HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(raw.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw.head.toLowerCase()).toContain('connection: close');
+    expectEnvelope(JSON.parse(raw.body), 'BadRequest');
+  });
+  it("maps the parser's errors: head overflow 431, timeout 408, anything else 400 with llhttp's reason", () => {
+    const of = (code: string, reason?: string) => {
+      const e = serviceErrorOf(Object.assign(new Error('x'), { code, reason }) as unknown as ConnectionError, 65536);
+      return [e.httpStatus, e.code, e.message];
+    };
+    expect(of('HPE_HEADER_OVERFLOW')).toEqual([431, 'RequestHeaderFieldsTooLarge', expect.stringContaining('65536')]);
+    expect(of('ERR_HTTP_REQUEST_TIMEOUT')).toEqual([408, 'RequestTimeout', expect.any(String)]);
+    expect(of('HPE_INVALID_METHOD', 'Invalid method encountered')).toEqual([
+      400,
+      'BadRequest',
+      'The request is malformed: Invalid method encountered',
+    ]);
+  });
+
+  it('a malformed request pipelined behind a good one is answered after it, whole', async () => {
+    const raw = await rawExchange(`${wire(signed('DescribeAndroidInstances', {}))}BAD\u0001 / HTTP/1.1\r\n\r\n`);
+    const text = `${raw.head}\r\n\r\n${raw.body}`;
+    const answers = text.split(/(?=HTTP\/1\.1 \d{3} )/);
+    expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 400']);
+    expectEnvelope(JSON.parse(answers[1]?.slice(answers[1].indexOf('\r\n\r\n') + 4) ?? ''), 'BadRequest');
+  });
+});
+
+/** A signed request as the bytes of an HTTP/1.1 message. */
+function wire(req: HttpRequest): string {
+  const url = new URL(req.url);
+  const body = req.body ?? '';
+  const headers = { ...req.headers, 'content-length': String(Buffer.byteLength(body)) };
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
+  return `${req.method} ${url.pathname}${url.search} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** Writes raw bytes on a fresh connection and reads until the server closes it. */
+function rawExchange(data: string): Promise<{ head: string; body: string }> {
+  const { port } = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(data));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      resolve({ head: text.slice(0, split), body: text.slice(split + 4) });
+    });
+    socket.setTimeout(5000, () => socket.destroy(new Error('the server kept the connection open')));
+  });
+}
 
 describe('a phone holds at most MAX_UNSETTLED_TASKS_PER_INSTANCE unsettled tasks', () => {
   const backup = (ids: string[]) =>

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { ERRORS, ServiceError, toServiceError } from '../errors.ts';
 
 // The one place errors become Alibaba's envelope. Clients need both halves: openapi-core only
@@ -20,6 +21,23 @@ export function errorEnvelope(err: ServiceError, requestId: string, hostId: stri
     Message: err.message,
     Recommend: `https://api.aliyun.com/troubleshoot?${q}`,
   };
+}
+
+/**
+ * A whole HTTP/1.1 response carrying the envelope, for errors answered on the socket before a
+ * request exists (an unparsable or oversized head). `Connection: close` tells keep-alive clients
+ * not to send anything more on this connection: the parser cannot find the next request in it.
+ */
+export function rawErrorResponse(err: ServiceError, requestId: string, hostId: string): string {
+  const body = JSON.stringify(errorEnvelope(err, requestId, hostId));
+  return [
+    `HTTP/1.1 ${err.httpStatus} ${STATUS_CODES[err.httpStatus] ?? 'Error'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
 }
 
 interface FastifyLikeError {

@@ -11,6 +11,7 @@ import { ERRORS, type ServiceError } from '../errors.ts';
 import type { ActionDefinition } from './action.ts';
 import { authenticate } from './auth/authenticate.ts';
 import type { CredentialLookup, NonceStore } from './auth/ports.ts';
+import { clientErrorHandler } from './client-error.ts';
 import { errorEnvelope, toEnvelopeError } from './error-envelope.ts';
 import { createApiMetrics } from './metrics.ts';
 import { decodeParams } from './params/decode.ts';
@@ -53,6 +54,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     bodyLimit: BODY_LIMIT,
     http: { maxHeaderSize: MAX_HEADER_SIZE },
     exposeHeadRoutes: false,
+    // what Node's parser refuses (oversized or malformed heads, timeouts) in the envelope, then a clean close
+    clientErrorHandler: clientErrorHandler({
+      logger: deps.logger,
+      hostId: deps.hostId,
+      maxHeaderSize: MAX_HEADER_SIZE,
+      observe: (code) => metrics.observe('Unknown', code, 0),
+    }),
   });
   const hostId = (request: FastifyRequest) => deps.hostId ?? request.host;
   const logOf = (request: FastifyRequest) => deps.logger.child({ RequestId: request.id });
