@@ -28,6 +28,14 @@ const s3Driver = z
 const driver = z.discriminatedUnion('driver', [fsDriver, s3Driver]);
 const endpointName = z.string().refine(isEndpointName, 'expected a lower-case host name, optionally with :port');
 
+/** the task worker's defaults, shared by the config schema and the runner (one set of defaults) */
+export const WORKER_DEFAULTS = {
+  concurrency: 4,
+  leaseMs: 60_000,
+  /** a task whose lease is not renewed this long without progress is taken over */
+  stallMs: 180_000,
+} as const;
+
 const schema = z
   .strictObject({
     server: z
@@ -44,9 +52,14 @@ const schema = z
     worker: z
       .strictObject({
         enabled: z.boolean().default(true),
-        concurrency: int(1, 256).default(4),
+        concurrency: int(1, 256).default(WORKER_DEFAULTS.concurrency),
         /** how long a claimed task stays a worker's without a heartbeat before another may take it over */
-        leaseMs: int(1_000, 3_600_000).default(60_000),
+        leaseMs: int(1_000, 3_600_000).default(WORKER_DEFAULTS.leaseMs),
+        /**
+         * a task that reports no progress (bytes read or written) for this long stops having its
+         * lease renewed: a stalled phone or store then loses the task to the lease rules
+         */
+        stallMs: int(1_000, 86_400_000).default(WORKER_DEFAULTS.stallMs),
       })
       .prefault({}),
     adb: z
@@ -100,6 +113,7 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['DATABASE_URL', ['databaseUrl']],
   ['WORKER_CONCURRENCY', ['worker', 'concurrency']],
   ['WORKER_LEASE_MS', ['worker', 'leaseMs']],
+  ['WORKER_STALL_MS', ['worker', 'stallMs']],
   ['ADB_KEY_DIR', ['adb', 'keyDir']],
   ['ADB_CONNECT_TIMEOUT_MS', ['adb', 'connectTimeoutMs']],
   ['BACKUP_REQUIRE_SUSPENSION', ['backup', 'requireSuspension']],

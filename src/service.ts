@@ -31,6 +31,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   const runner = new EmbeddedRunner(db.kysely, {
     concurrency: config.worker.concurrency,
     leaseMs: config.worker.leaseMs,
+    stallMs: config.worker.stallMs,
     onError: (err, context) => logger.error({ err, context }, 'task runner fault'),
     onSettleInTransaction: (tx, task) => applyOutcome(repositories(tx), task),
   });

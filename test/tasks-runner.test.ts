@@ -209,6 +209,39 @@ describe.each(BACKENDS)('embedded runner on %s', (backend) => {
     await waitFor(async () => events.length === 2, 'settled events for both');
   });
 
+  it('stops renewing the lease of a task that makes no progress, aborts it and runs it again', async () => {
+    const { children } = await batch(['acp-1'], 'REQ-STALL');
+    const aborted: unknown[] = [];
+    let runs = 0;
+    await runner({ leaseMs: 300, stallMs: 400, maxAttempts: 2 }).start(async (_task, ctx) => {
+      runs++;
+      if (runs === 2) return 'recovered';
+      // a stalled phone: some progress, then nothing, until the runner gives the task up
+      ctx.progress(1, 10);
+      await new Promise((_, reject) =>
+        ctx.signal.addEventListener('abort', () => {
+          aborted.push(ctx.signal.reason);
+          reject(ctx.signal.reason);
+        }),
+      );
+    });
+    expect(await settled(children[0]!.id)).toMatchObject({ status: 'Finished', attempts: 2 });
+    expect(runs).toBe(2);
+    expect(String(aborted[0])).toMatch(/taken over/);
+  });
+
+  it('keeps renewing the lease of a slow task that keeps making progress', async () => {
+    const { children } = await batch(['acp-1'], 'REQ-SLOW');
+    await runner({ leaseMs: 300, stallMs: 400 }).start(async (_task, ctx) => {
+      for (let i = 0; i < 12; i++) {
+        ctx.progress(i, 12);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return 'slow but alive';
+    });
+    expect(await settled(children[0]!.id)).toMatchObject({ status: 'Finished', attempts: 1 });
+  });
+
   it('keeps a phone busy while a live lease holds it', async () => {
     const first = await batch(['acp-1'], 'REQ-A');
     const second = await batch(['acp-1', 'acp-2'], 'REQ-B');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
+import { WORKER_DEFAULTS } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import type { Task } from '../db/tasks-repo.ts';
 import { ServiceError } from '../errors.ts';
@@ -9,12 +10,18 @@ import type { SettledListener, TaskHandler, TaskQueue } from './task-queue.ts';
 import { type Outcome, type SettleHook, TaskStore } from './task-store.ts';
 
 export interface EmbeddedRunnerOptions {
-  /** at most this many tasks at once in this runner (default 2) */
+  /** at most this many tasks at once in this runner (default WORKER_DEFAULTS) */
   concurrency?: number;
   /** how often to look for work when not notified (default 1000 ms) */
   pollIntervalMs?: number;
-  /** a task whose runner stops renewing for this long is taken over (default 30 s) */
+  /** a task whose runner stops renewing for this long is taken over (default WORKER_DEFAULTS) */
   leaseMs?: number;
+  /**
+   * the lease is renewed only for a task that reported progress within this long: a handler stuck
+   * on a stalled phone or store then loses its task, which is aborted here and run again (or
+   * failed with TaskInterrupted after maxAttempts) under the lease rules (default WORKER_DEFAULTS)
+   */
+  stallMs?: number;
   /** claims before a task that keeps losing its runner is failed with TaskInterrupted (default 3) */
   maxAttempts?: number;
   /** minimum time between progress writes per task (default 300 ms) */
@@ -37,6 +44,8 @@ const MAX_BACKOFF_MS = 30_000;
 interface Running {
   controller: AbortController;
   done: Promise<void>;
+  /** when the task last reported progress (or started) */
+  active: number;
 }
 
 /** Runs tasks in this process with their state in the database (SQLite or PostgreSQL). Modelled
@@ -61,9 +70,8 @@ export class EmbeddedRunner implements TaskQueue {
   constructor(db: Kysely<Database>, options: EmbeddedRunnerOptions = {}) {
     this.store = new TaskStore(db, options.onSettleInTransaction);
     this.opts = {
-      concurrency: 2,
+      ...WORKER_DEFAULTS,
       pollIntervalMs: 1000,
-      leaseMs: 30_000,
       maxAttempts: 3,
       progressIntervalMs: 300,
       ...options,
@@ -118,6 +126,7 @@ export class EmbeddedRunner implements TaskQueue {
       let again = false;
       try {
         for (const task of await this.store.recoverExpired(this.opts.maxAttempts)) await this.emitSettled(task);
+        await this.abortLostStalled();
         const free = this.opts.concurrency - this.running.size;
         if (free > 0 && this.state === 'active') {
           const claimed = await this.store.claim(this.owner, free, this.opts.leaseMs);
@@ -154,8 +163,13 @@ export class EmbeddedRunner implements TaskQueue {
   }
 
   private run(task: Task): void {
+    if (this.running.has(task.id)) {
+      // our own stalled run of it is still stopping: hand the new claim back until it has
+      void this.store.release(this.owner, task.id).catch((err) => this.report(err, `release ${task.id}`));
+      return;
+    }
     const controller = new AbortController();
-    const entry: Running = { controller, done: Promise.resolve() };
+    const entry: Running = { controller, done: Promise.resolve(), active: Date.now() };
     this.running.set(task.id, entry);
     if (this.aborting) controller.abort(new RunnerStopping());
     entry.done = this.execute(task, controller.signal)
@@ -175,7 +189,12 @@ export class EmbeddedRunner implements TaskQueue {
     if (signal.aborted) return this.store.release(this.owner, task.id);
     let outcome: Outcome;
     try {
-      const result = await handler(task, { signal, progress: (d, t) => progress.update(d, t) });
+      const entry = this.running.get(task.id);
+      const onProgress = (d: number, t: number) => {
+        if (entry) entry.active = Date.now();
+        progress.update(d, t);
+      };
+      const result = await handler(task, { signal, progress: onProgress });
       outcome = { status: 'Finished', result: result === undefined ? null : JSON.stringify(result) };
     } catch (err) {
       if (signal.aborted && signal.reason instanceof RunnerStopping) {
@@ -199,11 +218,27 @@ export class EmbeddedRunner implements TaskQueue {
 
   private async heartbeat(): Promise<void> {
     try {
-      const lost = await this.store.heartbeat(this.owner, [...this.running.keys()], this.opts.leaseMs);
-      for (const id of lost) this.running.get(id)?.controller.abort(new Error('task taken over by another runner'));
+      // a task that made no progress for stallMs is not renewed, and so is lost like a dead runner's
+      const now = Date.now();
+      const moving = [...this.running].filter(([, r]) => now - r.active < this.opts.stallMs).map(([id]) => id);
+      const lost = await this.store.heartbeat(this.owner, moving, this.opts.leaseMs);
+      for (const id of lost) this.abortTakenOver(id);
+      await this.abortLostStalled();
     } catch (err) {
       this.report(err, 'heartbeat');
     }
+  }
+
+  /** stalled tasks whose lease lapsed (recoverExpired has requeued or failed them) stop here */
+  private async abortLostStalled(): Promise<void> {
+    const now = Date.now();
+    for (const [id, r] of this.running) {
+      if (now - r.active >= this.opts.stallMs && (await this.store.lostLease(this.owner, id))) this.abortTakenOver(id);
+    }
+  }
+
+  private abortTakenOver(id: string): void {
+    this.running.get(id)?.controller.abort(new Error('task taken over by another runner'));
   }
 
   private async emitSettled(task: Task): Promise<void> {

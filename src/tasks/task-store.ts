@@ -103,6 +103,18 @@ export class TaskStore {
     return ids.filter((id) => !still.has(id));
   }
 
+  /** true once the task is no longer this owner's (its lease expired and it was recovered) */
+  async lostLease(owner: string, id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('id', '=', id)
+      .where('leaseOwner', '=', owner)
+      .where('status', '=', 'Processing')
+      .executeTakeFirst();
+    return !row;
+  }
+
   async progress(owner: string, id: string, done: number, total: number): Promise<void> {
     await this.db
       .updateTable('tasks')
