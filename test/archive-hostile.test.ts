@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { type ArchiveEvent, readArchive } from '../src/backup/archive/archive-reader.ts';
-import { type CraftEntry, craftArchive } from './helpers/craft-archive.ts';
+import { type CraftEntry, craftArchive, craftArchiveStream } from './helpers/craft-archive.ts';
 
 // Archives made to attack the restore, each with digests that match, so only the entry rules and
 // the reader's bounds stand between them and a phone: link chains that leave the app's folders
@@ -161,5 +161,108 @@ describe('symlink chains, resolved against every link of the package', () => {
     ]);
     expect(evs.at(-1)).toMatchObject({ kind: 'done' });
     expect(evs.filter((e) => e.kind === 'entry' && e.entry.header.type === 'symlink')).toHaveLength(9);
+  });
+});
+
+describe('entries the phone must never get', () => {
+  const hardlink = (path: string, to: string): CraftEntry => ({ path, type: 'hardlink', link: to });
+  const secret = { path: `${de}/secret`, body: 'de only' };
+
+  it('keeps a hard link to an earlier file of its folder', async () => {
+    const evs = await readEntries([{ path: `${ce}/a.txt`, body: 'a' }, hardlink(`${ce}/b.txt`, `${ce}/a.txt`)]);
+    expect(evs.at(-1)).toMatchObject({ kind: 'done' });
+  });
+
+  it.each([
+    ['outside the archive', [hardlink(`${ce}/passwd`, '/data/system/packages.xml')]],
+    ['in another part', [secret, hardlink(`${ce}/s`, `${de}/secret`)]],
+    ['climbing into another part', [secret, hardlink(`${ce}/s`, `${ce}/../de/secret`)]],
+    ['of another package', [hardlink(`${ce}/s`, 'apps/com.example.other/ce/a.txt')]],
+    ['to a file that comes later', [hardlink(`${ce}/b.txt`, `${ce}/a.txt`), { path: `${ce}/a.txt`, body: 'a' }]],
+  ])('refuses a hard link %s', async (_name, entries) => {
+    const err = await refusal(entries);
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+    expect(err.message).toMatch(/hard link to something that is not an earlier file of the same folder/);
+  });
+
+  it('refuses a block device (char devices: archive-rules.test.ts)', async () => {
+    const err = await refusal([{ path: `${ce}/sda`, type: 'block' }]);
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+    expect(err.message).toMatch(/block entries are not allowed/);
+  });
+
+  it('refuses a FIFO in a part the manifest does not list', async () => {
+    const err = await refusal([{ path: `apps/${PKG}/obb/ipc`, type: 'fifo' }]);
+    expect(err).toMatchObject({ code: 'UnsafeBackupEntry' });
+    expect(err.message).toMatch(/part obb is not in the manifest/);
+  });
+});
+
+describe('metadata that claims more memory than the archive is worth', () => {
+  const MiB = 2 ** 20;
+  const inUse = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+
+  it('refuses a 200 MB SHA256SUMS of a few KB compressed without holding it', async () => {
+    const claim = 200 * MiB;
+    const chunk = Buffer.alloc(MiB, `${'0'.repeat(64)}  apps/${PKG}/ce/files/padding\n`);
+    const sums = {
+      size: claim,
+      *body() {
+        for (let sent = 0; sent < claim; sent += chunk.length) yield chunk;
+      },
+    };
+    const { object } = await craftArchiveStream(manifest, withFolders([]), { claimedSums: sums });
+    expect(object.length).toBeLessThan(MiB);
+    (globalThis as { gc?: () => void }).gc?.();
+    const before = inUse();
+    const rssBefore = process.memoryUsage().rss;
+    let peak = before;
+    let rssPeak = rssBefore;
+    const sample = setInterval(() => {
+      peak = Math.max(peak, inUse());
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 1);
+    const err = await read(object).catch((e: Error) => e);
+    clearInterval(sample);
+    peak = Math.max(peak, inUse());
+    const grown = `heap + buffers grew ${((peak - before) / MiB).toFixed(1)} MB, rss ${((rssPeak - rssBefore) / MiB).toFixed(1)} MB`;
+    console.info(`SHA256SUMS claiming ${claim / MiB} MB in ${object.length} bytes: ${grown}`);
+    expect(err, grown).toMatchObject({ code: 'BackupFileCorrupted' });
+    expect(peak - before, grown).toBeLessThan(32 * MiB);
+  });
+
+  it('refuses a pax header over 64 KiB, and pax headers that add up to more', async () => {
+    const KiB = 1024;
+    const file = (pax: Record<string, string>[]) => [{ path: `${ce}/files/a.txt`, body: 'a', pax }];
+    const ok = await readEntries(file([{ comment: 'x'.repeat(30 * KiB) }]));
+    expect(ok.at(-1)).toMatchObject({ kind: 'done' });
+    const tooMuch: Record<string, string>[][] = [
+      [{ comment: 'x'.repeat(65 * KiB) }],
+      // each under the limit, but all kept until the entry
+      [{ a: 'x'.repeat(30 * KiB) }, { b: 'x'.repeat(30 * KiB) }, { c: 'x'.repeat(30 * KiB) }],
+    ];
+    for (const pax of tooMuch) {
+      const err = await refusal(file(pax));
+      expect(err, String(err)).toMatchObject({ code: 'BackupFileCorrupted' });
+      expect(err.message).toMatch(/metadata records of one entry exceed 65536 bytes/);
+    }
+  });
+
+  it.each([
+    ['a byte changed at its end', (right: string) => `${right.slice(0, -2)}${right.at(-2) === '0' ? '1' : '0'}\n`],
+    ['a line more', (right: string) => `${right}${right.split('\n')[0]}\n`],
+    ['a line less', (right: string) => right.split('\n').slice(1).join('\n')],
+    ['no final newline', (right: string) => right.slice(0, -1)],
+  ])('refuses a SHA256SUMS with %s, compared as it streams', async (_name, sums) => {
+    const entries = withFolders([{ path: `${ce}/files/a.txt`, body: 'a' }]);
+    expect((await read(craftArchive(manifest, entries, { sums: (right) => right }).object)).at(-1)).toMatchObject({
+      kind: 'done',
+    });
+    const err = await read(craftArchive(manifest, entries, { sums }).object).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 'BackupFileCorrupted' });
+    expect((err as Error).message).toMatch(/do not match SHA256SUMS/);
   });
 });

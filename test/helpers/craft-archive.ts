@@ -19,16 +19,22 @@ export interface CraftEntry {
 }
 
 export interface CraftOptions {
+  /** what SHA256SUMS holds instead of the right list, made from it */
+  sums?: (right: string) => string;
   /**
-   * SHA256SUMS as the archive claims it, instead of the right one: its size and its bytes, which
-   * go to zstd as they are made (craftArchiveStream), so a test never holds the whole claim
+   * a SHA256SUMS of any size instead: its size and its bytes, which go to zstd as they are made
+   * (with craftArchiveStream), so a test never holds the whole claim
    */
-  sums?: { size: number; body: () => Iterable<Buffer> };
+  claimedSums?: { size: number; body: () => Iterable<Buffer> };
 }
 
 /** `manifest` may be any JSON, to try manifests the schema must refuse or fill in */
-export function craftArchive(manifest: Manifest | object, entries: CraftEntry[]): { object: Buffer; sha256: string } {
-  const tar = Buffer.concat([...tarBlocks(manifest, entries)]);
+export function craftArchive(
+  manifest: Manifest | object,
+  entries: CraftEntry[],
+  options: CraftOptions = {},
+): { object: Buffer; sha256: string } {
+  const tar = Buffer.concat([...tarBlocks(manifest, entries, options)]);
   const object = spawnSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 30 }).stdout;
   return { object, sha256: createHash('sha256').update(object).digest('hex') };
 }
@@ -63,12 +69,13 @@ function* tarBlocks(manifest: Manifest | object, entries: CraftEntry[], options:
   }
   yield* add('cloudphone-backup.json', { body: JSON.stringify(manifest) });
   for (const e of entries) yield* add(e.path, e);
-  if (options.sums) {
-    yield* add('SHA256SUMS', {}, options.sums.size);
-    yield* options.sums.body();
-    yield Buffer.alloc(padding(options.sums.size));
+  const claim = options.claimedSums;
+  if (claim) {
+    yield* add('SHA256SUMS', {}, claim.size);
+    yield* claim.body();
+    yield Buffer.alloc(padding(claim.size));
   } else {
-    yield* add('SHA256SUMS', { body: sums });
+    yield* add('SHA256SUMS', { body: options.sums ? options.sums(sums) : sums });
   }
   yield Buffer.alloc(1024);
 }

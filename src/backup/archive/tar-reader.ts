@@ -1,8 +1,9 @@
 import { BLOCK, decodeHeader, entryType, padding, parsePax, type TarHeader } from './tar-header.ts';
 
-// A streaming tar parser that never buffers more than one metadata record: file data is
-// passed through chunk by chunk, and pax / GNU long-name records are refused past a limit,
-// so an untrusted archive cannot make us hold an arbitrary amount of memory.
+// A streaming tar parser that never buffers more than one entry's metadata: file data is
+// passed through chunk by chunk, and the pax / GNU long-name records before an entry are refused
+// past a limit (all of them together: each is kept until the entry), so an untrusted archive
+// cannot make us hold an arbitrary amount of memory.
 
 export type TarEvent = { kind: 'entry'; header: TarHeader } | { kind: 'data'; chunk: Buffer } | { kind: 'end' };
 
@@ -24,6 +25,7 @@ async function* entries(r: ByteReader, maxMeta: number): AsyncGenerator<TarEvent
   let pax: Record<string, string> = {};
   let longName: string | undefined;
   let longLink: string | undefined;
+  let meta = 0;
   for (;;) {
     const block = await r.readExact(BLOCK);
     if (!block) throw new TarFormatError('tar: stream ended without an end-of-archive marker');
@@ -33,8 +35,8 @@ async function* entries(r: ByteReader, maxMeta: number): AsyncGenerator<TarEvent
       return;
     }
     if ('xgLK'.includes(raw.typeflag)) {
-      if (raw.size > maxMeta)
-        throw new TarFormatError(`tar: ${raw.size}-byte metadata record exceeds ${maxMeta} bytes`);
+      meta += raw.size;
+      if (meta > maxMeta) throw new TarFormatError(`tar: the metadata records of one entry exceed ${maxMeta} bytes`);
       const body = await r.readExact(raw.size + padding(raw.size));
       if (!body) throw new TarFormatError('tar: truncated metadata record');
       const data = body.subarray(0, raw.size);
@@ -57,6 +59,7 @@ async function* entries(r: ByteReader, maxMeta: number): AsyncGenerator<TarEvent
     };
     pax = {};
     longName = longLink = undefined;
+    meta = 0;
     yield { kind: 'entry', header };
     // only regular files carry data; other types may still declare a size that must be skipped
     let remaining = header.size;
