@@ -34,6 +34,8 @@ export const WORKER_DEFAULTS = {
   leaseMs: 60_000,
   /** a task whose lease is not renewed this long without progress is taken over */
   stallMs: 180_000,
+  /** on SIGTERM, how long running tasks may go on before they are handed back */
+  shutdownGraceMs: 30_000,
 } as const;
 
 const schema = z
@@ -60,6 +62,7 @@ const schema = z
          * lease renewed: a stalled phone or store then loses the task to the lease rules
          */
         stallMs: int(1_000, 86_400_000).default(WORKER_DEFAULTS.stallMs),
+        shutdownGraceMs: int(0, 3_600_000).default(WORKER_DEFAULTS.shutdownGraceMs),
       })
       .prefault({}),
     adb: z
@@ -114,6 +117,7 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['WORKER_CONCURRENCY', ['worker', 'concurrency']],
   ['WORKER_LEASE_MS', ['worker', 'leaseMs']],
   ['WORKER_STALL_MS', ['worker', 'stallMs']],
+  ['WORKER_SHUTDOWN_GRACE_MS', ['worker', 'shutdownGraceMs']],
   ['ADB_KEY_DIR', ['adb', 'keyDir']],
   ['ADB_CONNECT_TIMEOUT_MS', ['adb', 'connectTimeoutMs']],
   ['BACKUP_REQUIRE_SUSPENSION', ['backup', 'requireSuspension']],

@@ -20,7 +20,11 @@ export interface Service {
   db: Db;
   /** `http://host:port` when the API runs */
   url?: string;
-  close(): Promise<void>;
+  /**
+   * stops: the API first, then the worker, which claims nothing more and gives running tasks
+   * `graceMs` (default 0) to finish before it aborts them, handing them back to the queue
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export async function startService(config: Config, logger: Logger, roles: { api: boolean; worker: boolean }) {
@@ -70,10 +74,15 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   const service: Service = {
     db,
     url,
-    async close() {
+    async close(opts = {}) {
       await app?.close();
       clearInterval(reconciler);
-      if (roles.worker) await runner.stop();
+      if (roles.worker) {
+        const drained = runner.stop({ drain: true });
+        const grace = new Promise<void>((r) => setTimeout(r, opts.graceMs ?? 0).unref());
+        await Promise.race([drained, grace]);
+        await runner.stop();
+      }
       await db.close();
     },
   };

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
     expect(c).toEqual({
       server: { host: '127.0.0.1', port: 8080 },
       dataDir: resolve('data'),
-      worker: { enabled: true, concurrency: 4, leaseMs: 60_000, stallMs: 180_000 },
+      worker: { enabled: true, concurrency: 4, leaseMs: 60_000, stallMs: 180_000, shutdownGraceMs: 30_000 },
       adb: { keyDir: resolve('data', 'adb'), connectTimeoutMs: 10_000 },
       backup: { requireSuspension: false },
       storage: { default: { driver: 'fs' }, endpoints: {} },
@@ -84,7 +84,13 @@ describe('loadConfig', () => {
     expect(c.server).toEqual({ host: '0.0.0.0', port: 2222 });
     expect(c.dataDir).toBe('/srv/from-env');
     expect(c.adb).toEqual({ keyDir: '/srv/from-env/adb', connectTimeoutMs: 5000 });
-    expect(c.worker).toEqual({ enabled: false, concurrency: 3, leaseMs: 60_000, stallMs: 180_000 });
+    expect(c.worker).toEqual({
+      enabled: false,
+      concurrency: 3,
+      leaseMs: 60_000,
+      stallMs: 180_000,
+      shutdownGraceMs: 30_000,
+    });
     expect(c.databaseUrl).toBe('postgres://file/db');
 
     // commander reports worker=true whenever --no-worker is absent: that must not undo the file's false

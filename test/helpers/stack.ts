@@ -21,7 +21,8 @@ export interface Stack {
   /** instance ids, one per phone: acp-phone0, acp-phone1 … */
   ids: string[];
   service: Service;
-  restartService(): Promise<void>;
+  /** stops the service (giving running tasks `graceMs` to finish) and starts it again */
+  restartService(opts?: { graceMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,8 +108,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     get service() {
       return service;
     },
-    async restartService() {
-      await service.close();
+    async restartService(opts = {}) {
+      await service.close(opts);
       service = await startService(config, logger, { api: true, worker: true });
     },
     async close() {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { startService } from '../../service.ts';
+import { type Logger, pino } from 'pino';
+import { type Service, startService } from '../../service.ts';
 import { configFrom, withCommonOptions } from '../common.ts';
 
 export function registerServe(program: Command): void {
@@ -25,7 +25,7 @@ export function registerServe(program: Command): void {
           '',
         ].join('\n'),
       );
-      onSignal(() => service.close());
+      onSignal(service, config.worker.shutdownGraceMs, logger);
     });
 }
 
@@ -38,14 +38,23 @@ export function registerWorker(program: Command): void {
       const logger = pino({ name: 'cloudphone-backup-worker' });
       const service = await startService(config, logger, { api: false, worker: true });
       logger.info({ dataDir: config.dataDir }, 'worker started');
-      onSignal(() => service.close());
+      onSignal(service, config.worker.shutdownGraceMs, logger);
     });
 }
 
-function onSignal(close: () => Promise<void>): void {
-  const stop = () => {
-    void close().then(() => process.exit(0));
+/**
+ * SIGTERM/SIGINT: stop claiming, let running tasks finish for the grace period, then hand the
+ * rest back to the queue (another worker, or this one after a restart, runs them again); a
+ * second signal stops at once.
+ */
+function onSignal(service: Service, graceMs: number, logger: Logger): void {
+  let closing = false;
+  const stop = (signal: string) => {
+    const now = closing;
+    closing = true;
+    logger.info({ signal, graceMs: now ? 0 : graceMs }, 'stopping');
+    void service.close({ graceMs: now ? 0 : graceMs }).then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
