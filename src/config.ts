@@ -36,6 +36,9 @@ export const WORKER_DEFAULTS = {
   stallMs: 180_000,
   /** on SIGTERM, how long running tasks may go on before they are handed back */
   shutdownGraceMs: 30_000,
+  /** first backoff before a task that hit a transient fault runs again; doubles up to retryMaxMs */
+  retryBaseMs: 2_000,
+  retryMaxMs: 60_000,
 } as const;
 
 const schema = z
@@ -63,6 +66,8 @@ const schema = z
          */
         stallMs: int(1_000, 86_400_000).default(WORKER_DEFAULTS.stallMs),
         shutdownGraceMs: int(0, 3_600_000).default(WORKER_DEFAULTS.shutdownGraceMs),
+        retryBaseMs: int(1, 3_600_000).default(WORKER_DEFAULTS.retryBaseMs),
+        retryMaxMs: int(1, 86_400_000).default(WORKER_DEFAULTS.retryMaxMs),
       })
       .prefault({}),
     adb: z

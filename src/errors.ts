@@ -3,6 +3,9 @@
 // runner stores `code`/`message` as a task's ErrorCode/ErrorMsg.
 
 export class ServiceError extends Error {
+  /** a fault that may pass (a connection reset, a store's 5xx): a task failing with it is retried */
+  transient = false;
+
   constructor(
     readonly code: string,
     readonly httpStatus: number,
@@ -13,6 +16,11 @@ export class ServiceError extends Error {
     this.name = 'ServiceError';
   }
 }
+
+const transient = (e: ServiceError) => {
+  e.transient = true;
+  return e;
+};
 
 const make = (code: string, status: number, message: string) => new ServiceError(code, status, message);
 
@@ -87,7 +95,7 @@ export const ERRORS = {
   appNotInstalled: (pkg: string, instanceId: string) =>
     make('AppNotInstalled', 400, `The app ${pkg} is not installed on instance ${instanceId}.`),
   instanceUnreachable: (instanceId: string, why: string) =>
-    make('InstanceUnreachable', 503, `Instance ${instanceId} cannot be reached over ADB: ${why}`),
+    transient(make('InstanceUnreachable', 503, `Instance ${instanceId} cannot be reached over ADB: ${why}`)),
   deviceCommandFailed: (instanceId: string, why: string) =>
     make('DeviceOperationFailed', 500, `An operation on instance ${instanceId} failed: ${why}`),
   userStorageLocked: (instanceId: string) =>
@@ -117,7 +125,10 @@ export const ERRORS = {
   deviceTarMalformed: (what: string, why: string) =>
     make('DeviceOperationFailed', 500, `The phone's tar stream of ${what} is malformed: ${why}`),
   compressionFailed: (why: string) => make('CompressionFailed', 500, `Compressing the archive failed: ${why}`),
-  storageFailed: (why: string) => make('StorageOperationFailed', 500, `The object store failed: ${why}`),
+  storageFailed: (why: string, opts: { transient?: boolean } = {}) => {
+    const e = make('StorageOperationFailed', 500, `The object store failed: ${why}`);
+    return opts.transient ? transient(e) : e;
+  },
   taskInterrupted: (attempts: number) =>
     make(
       'TaskInterrupted',

@@ -4,6 +4,7 @@ import { actions } from './api/actions/index.ts';
 import { buildApi } from './api/server.ts';
 import { applyOutcome } from './backup/lifecycle.ts';
 import { reconcile } from './backup/reconcile.ts';
+import { retryDelay, retryPolicy } from './backup/retry-policy.ts';
 import type { TaskDeps } from './backup/task-deps.ts';
 import { cleanUpFailedTask, taskHandler } from './backup/task-handler.ts';
 import type { Config } from './config.ts';
@@ -32,12 +33,14 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   const storeFor = (endpoint: string) => objectStoreFor(endpoint, config.storage, config.dataDir);
   const connect: DeviceConnector = (address, opts) =>
     connectAdb(address, { keyDir: config.adb.keyDir, timeoutMs: config.adb.connectTimeoutMs, signal: opts?.signal });
+  const retry = retryPolicy(config.worker.retryBaseMs, config.worker.retryMaxMs);
   const runner = new EmbeddedRunner(db.kysely, {
     concurrency: config.worker.concurrency,
     leaseMs: config.worker.leaseMs,
     stallMs: config.worker.stallMs,
     onError: (err, context) => logger.error({ err, context }, 'task runner fault'),
     onSettleInTransaction: (tx, task) => applyOutcome(repositories(tx), task),
+    retryDelay: (task, err) => retryDelay(retry, task, err),
   });
   const taskDeps: TaskDeps = { db, connect, storeFor, backup: config.backup };
   if (roles.worker) {

@@ -37,7 +37,15 @@ describe('loadConfig', () => {
     expect(c).toEqual({
       server: { host: '127.0.0.1', port: 8080 },
       dataDir: resolve('data'),
-      worker: { enabled: true, concurrency: 4, leaseMs: 60_000, stallMs: 180_000, shutdownGraceMs: 30_000 },
+      worker: {
+        enabled: true,
+        concurrency: 4,
+        leaseMs: 60_000,
+        stallMs: 180_000,
+        shutdownGraceMs: 30_000,
+        retryBaseMs: 2_000,
+        retryMaxMs: 60_000,
+      },
       adb: { keyDir: resolve('data', 'adb'), connectTimeoutMs: 10_000 },
       backup: { requireSuspension: false },
       storage: { default: { driver: 'fs' }, endpoints: {} },
@@ -90,6 +98,8 @@ describe('loadConfig', () => {
       leaseMs: 60_000,
       stallMs: 180_000,
       shutdownGraceMs: 30_000,
+      retryBaseMs: 2_000,
+      retryMaxMs: 60_000,
     });
     expect(c.databaseUrl).toBe('postgres://file/db');
 

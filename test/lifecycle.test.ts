@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyOutcome } from '../src/backup/lifecycle.ts';
 import { reconcile } from '../src/backup/reconcile.ts';
+import { retryDelay, retryPolicy } from '../src/backup/retry-policy.ts';
 import type { TaskDeps } from '../src/backup/task-deps.ts';
 import { type Db, repositories } from '../src/db/database.ts';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../src/db/testing.ts';
+import { ERRORS } from '../src/errors.ts';
 import { FsObjectStore } from '../src/storage/fs-object-store.ts';
 import { TaskStore } from '../src/tasks/task-store.ts';
 
@@ -154,5 +156,22 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
     expect((await db.backupFiles.get(ACCOUNT, busyFile.id))?.status).toBe('RECOVERING');
     expect(existsSync(join(dir, 'f.tar.zst'))).toBe(false);
     expect(await reconcile(deps())).toEqual([]);
+  });
+});
+
+describe('the retry policy', () => {
+  const task = (attempts: number) => ({ type: 'BackupApp', attempts }) as Parameters<typeof retryDelay>[1];
+  const policy = retryPolicy(1000, 5000);
+
+  it('backs off exponentially with jitter, capped, for transient faults only, up to the attempt limit', () => {
+    const reset = ERRORS.instanceUnreachable('acp-1', 'connection reset');
+    expect(retryDelay(policy, task(1), reset, () => 0)).toBe(500);
+    expect(retryDelay(policy, task(1), reset, () => 1)).toBe(1000);
+    expect(retryDelay(policy, task(2), reset, () => 1)).toBe(2000);
+    expect(retryDelay(retryPolicy(1000, 1500), task(2), reset, () => 1)).toBe(1500);
+    expect(retryDelay(policy, task(3), reset)).toBeNull();
+    expect(retryDelay(policy, task(1), ERRORS.appNotInstalled('com.x.y', 'acp-1'))).toBeNull();
+    expect(retryDelay(policy, task(1), ERRORS.storageFailed('PUT: 503', { transient: true }), () => 0)).toBe(500);
+    expect(retryDelay(policy, task(1), ERRORS.storageFailed('PUT: 403'))).toBeNull();
   });
 });

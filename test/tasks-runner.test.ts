@@ -242,6 +242,40 @@ describe.each(BACKENDS)('embedded runner on %s', (backend) => {
     expect(await settled(children[0]!.id)).toMatchObject({ status: 'Finished', attempts: 1 });
   });
 
+  it('retries a transient fault after its backoff, showing the last error meanwhile, and fails a permanent one at once', async () => {
+    const { children } = await batch(['acp-1', 'acp-2'], 'REQ-RETRY-POLICY');
+    const [flaky, broken] = children.map((c) => c.id) as [string, string];
+    const runs = new Map<string, number[]>();
+    const delays: number[] = [];
+    const r = runner({
+      maxAttempts: 3,
+      retryDelay: (task, err) => {
+        if (!err.transient || task.attempts >= 3) return null;
+        delays.push(task.attempts);
+        return 400;
+      },
+    });
+    await r.start(async (task) => {
+      const at = runs.get(task.id) ?? [];
+      at.push(Date.now());
+      runs.set(task.id, at);
+      if (task.id === broken) throw ERRORS.appNotInstalled('com.x.y', 'acp-2');
+      if (at.length === 1) throw ERRORS.instanceUnreachable('acp-1', 'connection reset');
+      return 'second time lucky';
+    });
+    const waiting = await waitFor(async () => {
+      const t = await db.tasks.get(ACCOUNT, flaky);
+      return t?.status === 'Waiting' && t.errorCode ? t : undefined;
+    }, 'the flaky task back in the queue');
+    expect(waiting).toMatchObject({ errorCode: 'InstanceUnreachable', attempts: 1 });
+    expect(await settled(flaky)).toMatchObject({ status: 'Finished', attempts: 2, errorCode: null });
+    const [first, second] = runs.get(flaky) as [number, number];
+    expect(second - first).toBeGreaterThanOrEqual(390);
+    expect(await settled(broken)).toMatchObject({ status: 'Failed', errorCode: 'AppNotInstalled', attempts: 1 });
+    expect(runs.get(broken)).toHaveLength(1);
+    expect(delays).toEqual([1]);
+  });
+
   it('keeps a phone busy while a live lease holds it', async () => {
     const first = await batch(['acp-1'], 'REQ-A');
     const second = await batch(['acp-1', 'acp-2'], 'REQ-B');

@@ -121,6 +121,13 @@ const init: Migration = {
   },
 };
 
+/** a task retried after a transient fault waits until not_before (capped exponential backoff) */
+const retryBackoff: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('tasks').addColumn('not_before', 'text').execute();
+  },
+};
+
 export const migrations: MigrationProvider = {
-  getMigrations: async () => ({ '0001_init': init }),
+  getMigrations: async () => ({ '0001_init': init, '0002_retry_backoff': retryBackoff }),
 };

@@ -87,6 +87,8 @@ export interface TaskTable {
   attempts: number;
   leaseOwner: string | null;
   leaseExpires: string | null;
+  /** Waiting after a transient fault: not claimed before this time */
+  notBefore: string | null;
   created: string;
   modified: string;
 }

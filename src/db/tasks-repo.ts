@@ -67,7 +67,7 @@ export interface TaskFilters {
 }
 
 export function toTask(r: Selectable<TaskTable>): Task {
-  const { childTotal, childSuccess, childFailed, childRunning, leaseOwner, leaseExpires, ...rest } = r;
+  const { childTotal, childSuccess, childFailed, childRunning, leaseOwner, leaseExpires, notBefore, ...rest } = r;
   return {
     ...rest,
     level: Number(r.level) === 1 ? 1 : 2,
@@ -108,6 +108,7 @@ export class TasksRepo {
       attempts: 0,
       leaseOwner: null,
       leaseExpires: null,
+      notBefore: null,
       created: now,
       modified: now,
     };

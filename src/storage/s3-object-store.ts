@@ -197,7 +197,20 @@ function isConflict(err: unknown): boolean {
 function s3Error(what: string, err: unknown): Error {
   if (err instanceof ServiceError || (err as Error | undefined)?.name === 'AbortError') return err as Error;
   const e = err as Error;
-  const failure = ERRORS.storageFailed(`${what}: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+  const failure = ERRORS.storageFailed(`${what}: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`, {
+    transient: isTransient(err),
+  });
   (failure as { cause?: unknown }).cause = err;
   return failure;
+}
+
+/** a 5xx, throttling, a timeout or a dropped connection may pass; a 4xx will not */
+function isTransient(err: unknown): boolean {
+  const code = status(err);
+  if (code !== undefined) return code >= 500 || code === 429;
+  const e = err as NodeJS.ErrnoException | undefined;
+  return (
+    ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(e?.code ?? '') ||
+    ['TimeoutError', 'SlowDown', 'RequestTimeout', 'ThrottlingException'].includes(e?.name ?? '')
+  );
 }

@@ -30,6 +30,11 @@ export interface EmbeddedRunnerOptions {
   onError?: (err: unknown, context: string) => void;
   /** what a settled task implies, committed in the transaction that settles it */
   onSettleInTransaction?: SettleHook;
+  /**
+   * the retry policy: how long to wait before running a task again after this error, or null to
+   * fail it now (the default: never retry)
+   */
+  retryDelay?: (task: Task, err: ServiceError) => number | null;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
@@ -64,8 +69,8 @@ export class EmbeddedRunner implements TaskQueue {
   private aborting = false;
   private woken = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private readonly opts: Required<Omit<EmbeddedRunnerOptions, 'onError' | 'onSettleInTransaction'>> &
-    Pick<EmbeddedRunnerOptions, 'onError'>;
+  private readonly opts: Required<Omit<EmbeddedRunnerOptions, 'onError' | 'onSettleInTransaction' | 'retryDelay'>> &
+    Pick<EmbeddedRunnerOptions, 'onError' | 'retryDelay'>;
 
   constructor(db: Kysely<Database>, options: EmbeddedRunnerOptions = {}) {
     this.store = new TaskStore(db, options.onSettleInTransaction);
@@ -202,6 +207,13 @@ export class EmbeddedRunner implements TaskQueue {
         await this.store.release(this.owner, task.id);
         return;
       }
+      const delay = err instanceof ServiceError && !signal.aborted ? this.opts.retryDelay?.(task, err) : null;
+      if (err instanceof ServiceError && delay != null) {
+        await progress.flush().catch(() => undefined);
+        await this.store.retry(this.owner, task.id, delay, err);
+        this.notifyLater(delay);
+        return;
+      }
       outcome =
         err instanceof ServiceError
           ? { status: 'Failed', errorCode: err.code, errorMsg: err.message }
@@ -214,6 +226,11 @@ export class EmbeddedRunner implements TaskQueue {
     await progress.flush().catch((err) => this.report(err, `progress of ${task.id}`));
     const settled = await this.store.settle(this.owner, task.id, outcome);
     if (settled) await this.emitSettled(settled);
+  }
+
+  /** wakes the poller when a task's backoff ends (the poll interval would find it too, later) */
+  private notifyLater(ms: number): void {
+    setTimeout(() => this.notify(), ms + 10).unref();
   }
 
   private async heartbeat(): Promise<void> {

@@ -35,6 +35,7 @@ export class TaskStore {
       .select(['t.id', 't.instanceId'])
       .where('t.status', '=', 'Waiting')
       .where('t.level', '=', 2)
+      .where((eb) => eb.or([eb('t.notBefore', 'is', null), eb('t.notBefore', '<=', iso(Date.now()))]))
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
@@ -132,7 +133,27 @@ export class TaskStore {
       outcome.status === 'Finished'
         ? { status: outcome.status, result: outcome.result, errorCode: null, errorMsg: null }
         : { status: outcome.status, result: null, errorCode: outcome.errorCode, errorMsg: outcome.errorMsg };
-    return this.transition(id, now, { ...fields, finishTime: now }, { owner });
+    return this.transition(id, now, { ...fields, finishTime: now, notBefore: null }, { owner });
+  }
+
+  /**
+   * Puts a task this owner holds back in the queue after a transient fault, not to be claimed
+   * before `delayMs` from now; its last error stays visible meanwhile. Null when it lost the task.
+   */
+  retry(owner: string, id: string, delayMs: number, error: { code: string; message: string }): Promise<Task | null> {
+    const now = Date.now();
+    return this.transition(
+      id,
+      iso(now),
+      {
+        status: 'Waiting',
+        startTime: null,
+        notBefore: iso(now + delayMs),
+        errorCode: error.code,
+        errorMsg: error.message,
+      },
+      { owner },
+    );
   }
 
   /** Hands a task this owner holds back to the queue (a stopping runner). */
@@ -178,7 +199,7 @@ export class TaskStore {
     id: string,
     now: string,
     fields: Partial<
-      Pick<Database['tasks'], 'status' | 'result' | 'errorCode' | 'errorMsg' | 'startTime' | 'finishTime'>
+      Pick<Database['tasks'], 'status' | 'result' | 'errorCode' | 'errorMsg' | 'startTime' | 'finishTime' | 'notBefore'>
     >,
     guard: { owner: string } | { expiredBefore: string },
   ): Promise<Task | null> {
