@@ -42,7 +42,13 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     onSettleInTransaction: (tx, task) => applyOutcome(repositories(tx), task),
     retryDelay: (task, err) => retryDelay(retry, task, err),
   });
-  const taskDeps: TaskDeps = { db, connect, storeFor, backup: config.backup };
+  const taskDeps: TaskDeps = {
+    db,
+    connect,
+    storeFor,
+    backup: config.backup,
+    abandonedAfterMs: 2 * config.worker.stallMs,
+  };
   if (roles.worker) {
     runner.onSettled(async (task) => {
       logger.info({ TaskId: task.id, status: task.status, errorCode: task.errorCode }, 'task settled');

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -56,6 +56,7 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
     },
     storeFor: () => new FsObjectStore(storeRoot),
     backup: { requireSuspension: false },
+    abandonedAfterMs: 60_000,
   });
   const file = (status: 'BACKUPING' | 'RECOVERING' | 'AVAILABLE') =>
     db.backupFiles.create({
@@ -130,6 +131,10 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
     const dir = join(storeRoot, 'bucket', 'dir');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'f.tar.zst'), 'partial');
+    // the temp file of a put whose process died long ago, and one of a put still writing
+    writeFileSync(join(dir, '.cpb-tmp-dead'), 'half an archive');
+    utimesSync(join(dir, '.cpb-tmp-dead'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    writeFileSync(join(dir, '.cpb-tmp-live'), 'being written');
     const reading = await file('RECOVERING');
     await db.instances.setStatus('acp-a', 'BACKUPING');
     // acp-b has a running restore: neither it nor the file it reads may be touched
@@ -149,8 +154,11 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
         `backup file ${reading.id}: RECOVERING with no task → AVAILABLE`,
         `backup file ${stuck.id}: BACKUPING with no task → BACKUP_FAILED`,
         'instance acp-a: BACKUPING with no task → RUNNING',
+        'oss://bucket/dir/ on e: 1 abandoned upload(s) removed',
       ].sort(),
     );
+    expect(existsSync(join(dir, '.cpb-tmp-dead'))).toBe(false);
+    expect(existsSync(join(dir, '.cpb-tmp-live'))).toBe(true);
     expect((await db.instances.get(ACCOUNT, 'acp-a'))?.status).toBe('RUNNING');
     expect((await db.instances.get(ACCOUNT, 'acp-b'))?.status).toBe('RECOVERING');
     expect((await db.backupFiles.get(ACCOUNT, busyFile.id))?.status).toBe('RECOVERING');

@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../src/storage/s3-object-store.ts';
 
@@ -89,6 +94,18 @@ describe('S3ObjectStore on moto', () => {
     expect(await uploads()).toEqual([]);
     expect(await store.head(BUCKET, 'fail/obj')).toBeNull();
     expect(await store.head(BUCKET, 'fail/aborted')).toBeNull();
+  });
+
+  it('aborts the multipart uploads a dead process left, but not one still being written', async () => {
+    const start = (Key: string) => admin.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key }));
+    await start('sweep/dead.tar.zst');
+    await start('sweep/live.tar.zst');
+    await start('elsewhere/other.tar.zst');
+    const uploads = async () =>
+      ((await admin.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).map((u) => u.Key).sort();
+    // (moto reports a fixed Initiated time in the past, so age is not what this checks)
+    expect(await store.sweepAbandoned(BUCKET, 'sweep/', 0, new Set(['sweep/live.tar.zst']))).toBe(1);
+    expect(await uploads()).toEqual(['elsewhere/other.tar.zst', 'sweep/live.tar.zst']);
   });
 
   it('maps the server’s own If-None-Match refusal', async () => {

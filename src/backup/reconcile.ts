@@ -41,5 +41,15 @@ export async function reconcile(deps: TaskDeps): Promise<string[]> {
       await store.delete(file.bucket, file.objectKey);
     }
   }
+  // puts that died with their process (temp files, multipart uploads) where backups are written;
+  // a live put keeps its temp file's mtime fresh, and the key of a backup still being written is kept
+  const writing = new Set(
+    files.filter((f) => f.status === 'BACKUPING' && busy.files.has(f.id)).map((f) => f.objectKey),
+  );
+  for (const p of await db.backupFiles.places()) {
+    const prefix = p.path.replace(/^oss:\/\/[^/]+\/?/, '');
+    const swept = await deps.storeFor(p.endpoint).sweepAbandoned(p.bucket, prefix, deps.abandonedAfterMs, writing);
+    if (swept) fixed.push(`${p.path} on ${p.endpoint}: ${swept} abandoned upload(s) removed`);
+  }
   return fixed;
 }

@@ -10,6 +10,8 @@ export interface TaskDeps {
   connect: DeviceConnector;
   storeFor: (endpoint: string) => ObjectStore;
   backup: { requireSuspension: boolean };
+  /** an upload untouched this long belongs to a put that died (the reconciler removes it) */
+  abandonedAfterMs: number;
 }
 
 /** The param of a BackupApp instance task, as stored in the task row. */

@@ -105,6 +105,11 @@ export class BackupFilesRepo {
     return r ? toFile(r) : null;
   }
 
+  /** the distinct BackupFilePaths backups are written to, with their endpoints (for the reconciler) */
+  async places(): Promise<{ endpoint: string; bucket: string; path: string }[]> {
+    return this.db.selectFrom('backupFiles').select(['endpoint', 'bucket', 'path']).distinct().execute();
+  }
+
   /** every account's backup files in one of these statuses (for the reconciler) */
   async withStatus(statuses: BackupFileStatus[]): Promise<BackupFile[]> {
     const rows = await this.db.selectFrom('backupFiles').selectAll().where('status', 'in', statuses).execute();

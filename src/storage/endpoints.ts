@@ -58,5 +58,7 @@ function lazyS3(driver: S3Driver): ObjectStore {
     async *list(bucket, prefix) {
       yield* (await get()).list(bucket, prefix);
     },
+    sweepAbandoned: async (bucket, prefix, olderThanMs, keep) =>
+      (await get()).sweepAbandoned(bucket, prefix, olderThanMs, keep),
   };
 }

@@ -60,6 +60,21 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  async sweepAbandoned(bucket: string, prefix: string, olderThanMs: number): Promise<number> {
+    // temp files sit beside their targets: in the prefix's folder (a put writing one moves its mtime)
+    const dir = this.#path(bucket, prefix.endsWith('/') || prefix === '' ? `${prefix}x` : prefix).replace(/[^/]+$/, '');
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
+    let removed = 0;
+    for (const e of entries) {
+      if (!e.isFile() || !e.name.startsWith(TEMP_PREFIX)) continue;
+      const st = await stat(join(dir, e.name)).catch(() => null);
+      if (!st || Date.now() - st.mtimeMs < olderThanMs) continue;
+      await rm(join(dir, e.name), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   async #commit(temp: string, target: string, url: string, exclusive: boolean): Promise<void> {
     if (!exclusive) {
       await io(`writing ${url}`, () => rename(temp, target));

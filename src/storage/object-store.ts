@@ -25,4 +25,10 @@ export interface ObjectStore {
   /** idempotent: deleting a missing object succeeds */
   delete(bucket: string, key: string): Promise<void>;
   list(bucket: string, prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * removes what puts that died left under `prefix` (a crashed process's temp files, multipart
+   * uploads never completed or aborted) untouched for `olderThanMs`, except those for `keep`'s
+   * keys (puts still running); resolves with how many
+   */
+  sweepAbandoned(bucket: string, prefix: string, olderThanMs: number, keep?: ReadonlySet<string>): Promise<number>;
 }

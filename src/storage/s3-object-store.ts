@@ -1,8 +1,10 @@
 import { addAbortSignal, Readable, Transform } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -139,6 +141,33 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       if (status(err) !== 404) throw s3Error(`deleting ${objectUrl(bucket, key)}`, err);
     }
+  }
+
+  async sweepAbandoned(bucket: string, prefix: string, olderThanMs: number, keep: ReadonlySet<string> = new Set()) {
+    let removed = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const cmd = new ListMultipartUploadsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+      });
+      const page = await this.#client.send(cmd).catch((err: unknown) => {
+        throw s3Error(`listing uploads under ${objectUrl(bucket, prefix)}`, err);
+      });
+      for (const u of page.Uploads ?? []) {
+        // an upload only records when it began: a long backup still running is known by its key
+        if (!u.Key || !u.UploadId || keep.has(u.Key)) continue;
+        if (Date.now() - (u.Initiated?.getTime() ?? Date.now()) < olderThanMs) continue;
+        await this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
+        removed++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return removed;
   }
 
   async *list(bucket: string, prefix: string): AsyncIterable<ObjectInfo> {
