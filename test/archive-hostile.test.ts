@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { type ArchiveEvent, readArchive } from '../src/backup/archive/archive-reader.ts';
 import { type CraftEntry, craftArchive, craftArchiveStream } from './helpers/craft-archive.ts';
+import { rawManifest } from './helpers/test-manifest.ts';
 
 // Archives made to attack the restore, each with digests that match, so only the entry rules and
 // the reader's bounds stand between them and a phone: link chains that leave the app's folders
@@ -14,36 +15,7 @@ const de = `apps/${PKG}/de`;
 const media = `apps/${PKG}/media`;
 const PARTS = ['ce', 'de', 'media'];
 
-const manifest = {
-  format: 'cloudphone-backup',
-  version: 1,
-  created: new Date(0).toISOString(),
-  backupFileId: 'bf-hostile',
-  instance: {
-    id: 'acp-a',
-    name: 'a',
-    imageId: 'img',
-    imageVersion: '1',
-    imageType: 'public',
-    instanceType: 'cpm.gx7.10xlarge',
-    abi: 'x86_64',
-    sdk: 34,
-    androidVersion: '14',
-    fingerprint: 'fp',
-  },
-  apps: [
-    {
-      package: PKG,
-      versionCode: 3,
-      versionName: '1.2',
-      signerDigest: null,
-      sourceUid: 10001,
-      permissions: [],
-      apks: [{ name: 'base.apk', size: 5 }],
-      parts: PARTS,
-    },
-  ],
-};
+const manifest = rawManifest({ parts: PARTS });
 
 /** The APK and every part's folder, then `entries` placed in their part (parts keep manifest order). */
 function withFolders(entries: CraftEntry[]): CraftEntry[] {

@@ -15,6 +15,7 @@ import { writeSidecar } from '../src/backup/sidecar.ts';
 import { ERRORS } from '../src/errors.ts';
 import { FsObjectStore } from '../src/storage/fs-object-store.ts';
 import { type CraftEntry, craftArchive } from './helpers/craft-archive.ts';
+import { rawManifest } from './helpers/test-manifest.ts';
 
 // The archive rules that must agree with what the phone will accept at restore: a backup that
 // verifies must be restorable (FIFOs are archived by toybox, so they must be allowed), the
@@ -24,37 +25,7 @@ import { type CraftEntry, craftArchive } from './helpers/craft-archive.ts';
 const PKG = 'com.example.notes';
 const ce = `apps/${PKG}/ce`;
 
-const manifest = (app: Record<string, unknown> = {}) => ({
-  format: 'cloudphone-backup',
-  version: 1,
-  created: new Date(0).toISOString(),
-  backupFileId: 'bf-test',
-  instance: {
-    id: 'acp-a',
-    name: 'a',
-    imageId: 'img',
-    imageVersion: '1',
-    imageType: 'public',
-    instanceType: 'cpm.gx7.10xlarge',
-    abi: 'x86_64',
-    sdk: 34,
-    androidVersion: '14',
-    fingerprint: 'fp',
-  },
-  apps: [
-    {
-      package: PKG,
-      versionCode: 3,
-      versionName: '1.2',
-      signerDigest: null,
-      sourceUid: 10001,
-      permissions: ['android.permission.CAMERA'],
-      apks: [{ name: 'base.apk', size: 5 }],
-      parts: ['ce'],
-      ...app,
-    },
-  ],
-});
+const manifest = (app: Record<string, unknown> = {}) => rawManifest(app);
 
 async function events(m: object, entries: CraftEntry[]): Promise<ArchiveEvent[]> {
   const all: CraftEntry[] = [{ path: `apps/${PKG}/apk/base.apk`, body: 'apk!!' }, ...entries];

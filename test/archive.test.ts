@@ -11,45 +11,11 @@ import type { Manifest } from '../src/backup/archive/manifest.ts';
 import { encodeHeader, padding, type TarHeader } from '../src/backup/archive/tar-header.ts';
 import { readTar } from '../src/backup/archive/tar-reader.ts';
 import { zstdCompress } from '../src/backup/archive/zstd.ts';
+import { testManifest } from './helpers/test-manifest.ts';
 
 const PKG = 'com.example.notes';
 
-function manifest(): Manifest {
-  return {
-    format: 'cloudphone-backup',
-    version: 1,
-    created: new Date(0).toISOString(),
-    backupFileId: 'bf-test',
-    instance: {
-      id: 'acp-a',
-      name: 'a',
-      imageId: 'img',
-      imageVersion: '1',
-      imageType: 'public',
-      instanceType: 'cpm.gx7.10xlarge',
-      abi: 'x86_64',
-      sdk: 33,
-      androidVersion: '13',
-      fingerprint: 'fp',
-    },
-    apps: [
-      {
-        package: PKG,
-        versionCode: 3,
-        versionName: '1.2',
-        signerDigest: null,
-        sourceUid: 10001,
-        permissions: [],
-        apks: [{ name: 'base.apk', size: 5 }],
-        parts: ['ce'],
-        installer: null,
-        system: false,
-        sharedUser: null,
-        skipped: [],
-      },
-    ],
-  };
-}
+const manifest = (): Manifest => testManifest();
 
 function sourceTree(): string {
   const dir = mkdtempSync(join(tmpdir(), 'archive-src-'));
