@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ConnectionError, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineAction } from '../src/api/action.ts';
 import { actions } from '../src/api/actions/index.ts';
 import { MAX_UNSETTLED_TASKS_PER_INSTANCE } from '../src/api/actions/task-cap.ts';
 import { serviceErrorOf } from '../src/api/client-error.ts';
@@ -171,7 +172,7 @@ describe('oversized requests answer in the envelope and leave the client a worki
     expectEnvelope(res.body, 'RequestHeaderFieldsTooLarge');
   });
 
-  it('a body over the limit is 413 RequestEntityTooLarge with Connection: close; the next keep-alive request works', async () => {
+  it('a body over the limit is 413 RequestEntityTooLarge, and the same keep-alive connection serves the next request', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const big = signed('DescribeAndroidInstances', { AndroidInstanceName: 'y'.repeat(1024 * 1024) }, { form: true });
@@ -183,11 +184,49 @@ describe('oversized requests answer in the envelope and leave the client a worki
       expect((next as Answer).status).toBe(200);
       expect(refused.status).toBe(413);
       expectEnvelope(refused.body, 'RequestEntityTooLarge');
-      // the rest of the body is not read: the connection is closed, and says so
-      expect(refused.headers.connection).toBe('close');
-      expect((next as Answer).localPort).not.toBe(refused.localPort);
+      // the rest of the body is read and dropped: the same connection serves the next call
+      expect(refused.headers.connection).toBe('keep-alive');
+      expect((next as Answer).localPort).toBe(refused.localPort);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('a body declared far larger than can be drained is 413 with Connection: close, answered at once', async () => {
+    const req = signed('DescribeAndroidInstances', {});
+    const headers = Object.entries({ ...req.headers, 'content-type': 'application/x-www-form-urlencoded' })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    const raw = await rawExchange(
+      `POST /${new URL(req.url).search} HTTP/1.1\r\n${headers}content-length: ${100 * 1024 * 1024}\r\n\r\n${'a'.repeat(65536)}`,
+    );
+    expect(raw.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(raw.head.toLowerCase()).toContain('connection: close');
+    expectEnvelope(JSON.parse(raw.body), 'RequestEntityTooLarge');
+  });
+
+  it('a request still arriving after the request timeout is 408 RequestTimeout in the envelope', async () => {
+    const slowApp = buildApi({
+      actions: [],
+      credentials: { find: (id) => db.accounts.findKey(id) },
+      nonces: db.nonces,
+      logger: pino({ level: 'silent' }),
+      hostId: 'eds-aic.test.local',
+      requestTimeoutMs: 400,
+    });
+    const url = await slowApp.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      for (const partial of [
+        'POST / HTTP/1.1\r\nHost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 10\r\n\r\nabc',
+        'GET / HTTP/1.1\r\nHost: x\r\nx-slow: ',
+      ]) {
+        const raw = await rawExchange(partial, Number(new URL(url).port));
+        expect(raw.head).toMatch(/^HTTP\/1\.1 408 /);
+        expect(raw.head.toLowerCase()).toContain('connection: close');
+        expectEnvelope(JSON.parse(raw.body), 'RequestTimeout');
+      }
+    } finally {
+      await slowApp.close();
     }
   });
 
@@ -197,6 +236,54 @@ describe('oversized requests answer in the envelope and leave the client a worki
     expect(raw.head.toLowerCase()).toContain('connection: close');
     expectEnvelope(JSON.parse(raw.body), 'BadRequest');
   });
+  it('the 431 to a HEAD request has no body, so the keep-alive client can read it', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // not the connection's first request: the server must tell where the HEAD one starts
+      expect((await send(signed('DescribeAndroidInstances', {}), agent)).status).toBe(200);
+      const huge = signed(
+        'DescribeAndroidInstances',
+        { AndroidInstanceName: 'x'.repeat(100 * 1024) },
+        { method: 'GET' },
+      );
+      const head = new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+        const r = httpRequest(huge.url, { method: 'HEAD', headers: huge.headers, agent }, (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+        });
+        r.on('error', reject);
+        r.end();
+      });
+      const next = send(signed('DescribeAndroidInstances', {}), agent);
+      expect(await head).toEqual({ status: 431, connection: 'close', body: '' });
+      expect((await next).status).toBe(200);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it.each([
+    ['identity', 'a=b'],
+    ['gzip', 'a=b'],
+    ['gzip, chunked', 'a=b'],
+    ['chunked', 'zz\r\na=b\r\n0\r\n\r\n'],
+    ['chunked', '3\r\na=bXX0\r\n\r\n'],
+  ])('a body framed by Transfer-Encoding %j that cannot be read is 400 BadRequest, at once', async (te, body) => {
+    const req = signed('DescribeAndroidInstances', {});
+    const headers = Object.entries({ ...req.headers, 'content-type': 'application/x-www-form-urlencoded' })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    const raw = await rawExchange(
+      `POST /${new URL(req.url).search} HTTP/1.1\r\n${headers}transfer-encoding: ${te}\r\n\r\n${body}`,
+    );
+    expect(raw.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw.head.toLowerCase()).toContain('connection: close');
+    expectEnvelope(JSON.parse(raw.body), 'BadRequest');
+  });
+
   it("maps the parser's errors: head overflow 431, timeout 408, anything else 400 with llhttp's reason", () => {
     const of = (code: string, reason?: string) => {
       const e = serviceErrorOf(Object.assign(new Error('x'), { code, reason }) as unknown as ConnectionError, 65536);
@@ -220,6 +307,70 @@ describe('oversized requests answer in the envelope and leave the client a worki
   });
 });
 
+describe('what Fastify and Node answer themselves is answered in the envelope too', () => {
+  it('a path that is not validly percent-encoded is 400 BadRequest, without echoing the URL', async () => {
+    const req = signed('DescribeAndroidInstances', {}, { signature: 'v1', method: 'GET' });
+    const res = await send({ ...req, url: req.url.replace('/?', '/%zz?') });
+    expect(res.status).toBe(400);
+    expectEnvelope(res.body, 'BadRequest');
+    expect(res.body.Message).not.toContain('Signature');
+  });
+
+  it('CONNECT is 404 InvalidAction.NotFound, not a dropped connection', async () => {
+    const raw = await rawExchange('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n');
+    expect(raw.head).toMatch(/^HTTP\/1\.1 404 /);
+    expectEnvelope(JSON.parse(raw.body), 'InvalidAction.NotFound');
+  });
+
+  it('a request arriving on an open connection while the server closes is 503 ServiceUnavailable', async () => {
+    let started: () => void = () => {};
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((r) => {
+      finish = r;
+    });
+    const slow = defineAction({
+      name: 'Slow',
+      params: {},
+      handle: async () => {
+        started();
+        await finished;
+        return {};
+      },
+    });
+    const closingApp = buildApi({
+      actions: [slow],
+      credentials: { find: (id) => db.accounts.findKey(id) },
+      nonces: db.nonces,
+      logger: pino({ level: 'silent' }),
+      hostId: 'eds-aic.test.local',
+    });
+    const url = await closingApp.listen({ host: '127.0.0.1', port: 0 });
+    const first = wire(signRequest({ endpoint: url, action: 'Slow', params: {}, ...key, signature: 'v3' }));
+    const second = wire(signRequest({ endpoint: url, action: 'Slow', params: {}, ...key, signature: 'v3' }));
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    const closed = new Promise((r) => socket.on('close', r));
+    socket.write(first);
+    await running;
+    const closing = closingApp.close();
+    socket.write(second);
+    await new Promise((r) => setTimeout(r, 100));
+    finish();
+    await closing;
+    await closed;
+    const answers = Buffer.concat(chunks)
+      .toString('utf8')
+      .split(/(?=HTTP\/1\.1 \d{3} )/);
+    expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 503']);
+    const last = answers[1] ?? '';
+    expectEnvelope(JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4)), 'ServiceUnavailable');
+  });
+});
+
 /** A signed request as the bytes of an HTTP/1.1 message. */
 function wire(req: HttpRequest): string {
   const url = new URL(req.url);
@@ -230,10 +381,9 @@ function wire(req: HttpRequest): string {
 }
 
 /** Writes raw bytes on a fresh connection and reads until the server closes it. */
-function rawExchange(data: string): Promise<{ head: string; body: string }> {
-  const { port } = new URL(endpoint);
+function rawExchange(data: string, port = Number(new URL(endpoint).port)): Promise<{ head: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(data));
+    const socket = connect(port, '127.0.0.1', () => socket.write(data));
     const chunks: Buffer[] = [];
     socket.on('data', (c) => chunks.push(c));
     socket.on('error', reject);

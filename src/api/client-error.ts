@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ConnectionError } from 'fastify';
 import type { Logger } from 'pino';
 import { ERRORS, type ServiceError } from '../errors.ts';
 import { rawErrorResponse } from './error-envelope.ts';
 
 // Requests Node's HTTP parser refuses never reach Fastify's routes or error handler: an oversized
-// head (request line and headers), a malformed request line, a bad Content-Length or chunk, a
-// timeout. Fastify's default answer is its own JSON without `Connection: close`, and it destroys
-// the socket at once, so a keep-alive client sends its next request on a dead connection. Here
-// they get the API's envelope, `Connection: close`, and a graceful close.
+// head (request line and headers), a malformed request line, a bad Content-Length, chunk or
+// Transfer-Encoding, a timeout. Fastify's default answer is its own JSON without
+// `Connection: close`, and it destroys the socket at once, so a keep-alive client sends its next
+// request on a dead connection. Here they get the API's envelope, `Connection: close`, after any
+// answer still being written on the connection, and a graceful close.
 
 /** How long a connection may stay half-closed after the answer before it is destroyed. */
 const LINGER_MS = 2000;
@@ -33,7 +35,88 @@ export function serviceErrorOf(err: ConnectionError, maxHeaderSize: number): Ser
   return ERRORS.badRequest(typeof reason === 'string' && reason ? reason : 'the HTTP request cannot be parsed');
 }
 
-export function clientErrorHandler(deps: ClientErrorDeps): (err: ConnectionError, socket: Socket) => void {
+interface ConnectionState {
+  /** the first bytes of the request being received (until 8 are known), to tell a HEAD from others */
+  start: string;
+  startOpen: boolean;
+  /** the request whose end `start` was last reset after */
+  startAfter?: IncomingMessage;
+  /** the last request whose head was parsed, and its response */
+  request?: IncomingMessage;
+  response?: ServerResponse;
+  /** responses not yet finished or aborted */
+  unfinished: Set<ServerResponse>;
+  whenIdle: (() => void)[];
+  answered: boolean;
+}
+
+/** What the server's connections are doing, as far as an error on one of them needs to know. */
+export class ConnectionTracker {
+  readonly #states = new WeakMap<Duplex, ConnectionState>();
+  readonly #bodyErrors = new WeakMap<IncomingMessage, ServiceError>();
+
+  attach(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      const state: ConnectionState = {
+        start: '',
+        startOpen: true,
+        unfinished: new Set(),
+        whenIdle: [],
+        answered: false,
+      };
+      this.#states.set(socket, state);
+      // prepended, so it sees a chunk before the parser fails on it (this makes Node feed its
+      // parser from 'data' events rather than from the socket's handle directly: measured no slower)
+      socket.prependListener('data', (chunk: Buffer) => {
+        // the parser has not seen this chunk yet: after a complete request, it starts the next one
+        // (unless a pipelining client put both in one chunk: then the guess stays the first one's)
+        if (state.request?.complete && state.startAfter !== state.request) {
+          state.startAfter = state.request;
+          state.start = '';
+          state.startOpen = true;
+        }
+        if (!state.startOpen) return;
+        state.start = (state.start + chunk.subarray(0, 8).toString('latin1')).replace(/^[\r\n]+/, '').slice(0, 8);
+        if (state.start.length >= 8) state.startOpen = false;
+      });
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const state = this.#states.get(req.socket);
+      if (!state) return;
+      state.request = req;
+      state.response = res;
+      state.unfinished.add(res);
+      res.once('close', () => {
+        state.unfinished.delete(res);
+        if (state.unfinished.size === 0) for (const run of state.whenIdle.splice(0)) run();
+      });
+    });
+  }
+
+  state(socket: Duplex): ConnectionState | undefined {
+    return this.#states.get(socket);
+  }
+
+  /**
+   * Fails the body of `req`: its reader gets `error` now if it reads already, or from
+   * {@link bodyError} before it starts (the parser fails in the same tick as the head arrives,
+   * before Fastify has set up its body parser).
+   */
+  failBody(req: IncomingMessage, error: ServiceError): void {
+    this.#bodyErrors.set(req, error);
+    if (req.listenerCount('error') > 0) req.emit('error', error);
+  }
+
+  /** Why the body of `req` cannot be read, if the parser said so; for a preParsing hook. */
+  bodyError(req: IncomingMessage): ServiceError | undefined {
+    return this.#bodyErrors.get(req);
+  }
+}
+
+export function clientErrorHandler(
+  deps: ClientErrorDeps,
+  tracker: ConnectionTracker,
+): (err: ConnectionError, socket: Socket) => void {
   // The parser stays in its error state: more bytes on the socket raise the same error again.
   const answered = new WeakSet<Socket>();
   return (err, socket) => {
@@ -44,21 +127,46 @@ export function clientErrorHandler(deps: ClientErrorDeps): (err: ConnectionError
     const requestId = randomUUID().toUpperCase();
     deps.logger.info({ RequestId: requestId, Code: error.code, reason: err.code }, 'client error');
     deps.observe?.(error.code);
+    const state = tracker.state(socket);
+    const linger = () => setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    const { request, response } = state ?? {};
+    if (request && response && !request.complete) {
+      // The bytes that failed are the body of a request whose head was fine: the app has it and
+      // answers it. If it reads the body, its read fails with this error and it answers with the
+      // envelope; either way that answer is the last one on this connection.
+      if (!response.headersSent) response.setHeader('connection', 'close');
+      tracker.failBody(request, error);
+      if (response.writableFinished) socket.end();
+      response.once('close', linger);
+      return;
+    }
     const answer = () => {
-      if (socket.writable) socket.write(rawErrorResponse(error, requestId, deps.hostId ?? hostOf(socket)));
+      const head = state?.start.startsWith('HEAD ') ?? false;
+      if (socket.writable) socket.write(rawErrorResponse(error, requestId, deps.hostId ?? hostOf(socket), { head }));
       // FIN after the answer; whatever the client still sends is read and dropped until it closes too
       socket.end();
       socket.resume();
-      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      linger();
     };
-    // A pipelined request before this one may still be answering: ours must come after it, whole.
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (inFlight && !inFlight.writableFinished) {
-      inFlight.once('finish', answer);
-      inFlight.once('close', () => setTimeout(() => socket.destroy(), LINGER_MS).unref());
-    } else {
-      answer();
-    }
+    // a head that could not be parsed: answered after the answers to earlier requests still being written
+    if (state && state.unfinished.size > 0) state.whenIdle.push(answer);
+    else answer();
+  };
+}
+
+/**
+ * The server's `connect` listener: a CONNECT request is no API call (and this is no proxy). It is
+ * answered like any other method the API lacks, then the connection is closed.
+ */
+export function refuseConnect(deps: ClientErrorDeps): (req: IncomingMessage, socket: Duplex) => void {
+  return (_req, socket) => {
+    const error = ERRORS.actionNotFound();
+    const requestId = randomUUID().toUpperCase();
+    deps.logger.info({ RequestId: requestId, Code: error.code, method: 'CONNECT' }, 'client error');
+    deps.observe?.(error.code);
+    socket.end(rawErrorResponse(error, requestId, deps.hostId ?? hostOf(socket as Socket)));
+    socket.resume();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
   };
 }
 

@@ -25,10 +25,15 @@ export function errorEnvelope(err: ServiceError, requestId: string, hostId: stri
 
 /**
  * A whole HTTP/1.1 response carrying the envelope, for errors answered on the socket before a
- * request exists (an unparsable or oversized head). `Connection: close` tells keep-alive clients
+ * request exists (an unparsable or oversized head, a CONNECT). `Connection: close` tells keep-alive clients
  * not to send anything more on this connection: the parser cannot find the next request in it.
  */
-export function rawErrorResponse(err: ServiceError, requestId: string, hostId: string): string {
+export function rawErrorResponse(
+  err: ServiceError,
+  requestId: string,
+  hostId: string,
+  opts: { head?: boolean } = {},
+): string {
   const body = JSON.stringify(errorEnvelope(err, requestId, hostId));
   return [
     `HTTP/1.1 ${err.httpStatus} ${STATUS_CODES[err.httpStatus] ?? 'Error'}`,
@@ -36,7 +41,8 @@ export function rawErrorResponse(err: ServiceError, requestId: string, hostId: s
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
     '',
-    body,
+    // the answer to a HEAD request has the headers of the one to a GET, and no body
+    opts.head ? '' : body,
   ].join('\r\n');
 }
 

@@ -11,7 +11,7 @@ import { ERRORS, type ServiceError } from '../errors.ts';
 import type { ActionDefinition } from './action.ts';
 import { authenticate } from './auth/authenticate.ts';
 import type { CredentialLookup, NonceStore } from './auth/ports.ts';
-import { clientErrorHandler } from './client-error.ts';
+import { ConnectionTracker, clientErrorHandler, refuseConnect } from './client-error.ts';
 import { errorEnvelope, toEnvelopeError } from './error-envelope.ts';
 import { createApiMetrics } from './metrics.ts';
 import { decodeParams } from './params/decode.ts';
@@ -27,11 +27,15 @@ export interface ApiDeps {
   hostId?: string;
   /** For tests of the timestamp window. */
   now?: () => Date;
+  /** How long a client may take to send a whole request, head and body (default 60 s). */
+  requestTimeoutMs?: number;
 }
 
 const BODY_LIMIT = 1024 * 1024;
 // The generated SDKs put every parameter in the URL, so allow more than Node's 16 KiB of head.
 const MAX_HEADER_SIZE = 64 * 1024;
+/** A body refused as too large is still read, and dropped, up to this size, so the connection stays usable. */
+const DRAIN_LIMIT = 8 * 1024 * 1024;
 
 /** What onResponse needs for metrics and the access log; set as soon as it is known. */
 interface Outcome {
@@ -45,6 +49,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const metrics = createApiMetrics();
   const outcomes = new WeakMap<FastifyRequest, Outcome>();
   const fastifyLogger: FastifyBaseLogger = deps.logger;
+  const clientErrorDeps = {
+    logger: deps.logger,
+    hostId: deps.hostId,
+    maxHeaderSize: MAX_HEADER_SIZE,
+    observe: (code: string) => metrics.observe('Unknown', code, 0),
+  };
+  const connections = new ConnectionTracker();
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 60_000;
   const app = Fastify({
     loggerInstance: fastifyLogger,
     // Fastify's own request lines would log the URL, and with it the v1 Signature.
@@ -52,15 +64,48 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     genReqId: () => randomUUID().toUpperCase(),
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT,
-    http: { maxHeaderSize: MAX_HEADER_SIZE },
+    // a request still arriving after this is answered 408 (Fastify's default is no limit at all)
+    requestTimeout: requestTimeoutMs,
+    http: {
+      maxHeaderSize: MAX_HEADER_SIZE,
+      headersTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.ceil(requestTimeoutMs / 2)),
+    },
     exposeHeadRoutes: false,
     // what Node's parser refuses (oversized or malformed heads, timeouts) in the envelope, then a clean close
-    clientErrorHandler: clientErrorHandler({
-      logger: deps.logger,
-      hostId: deps.hostId,
-      maxHeaderSize: MAX_HEADER_SIZE,
-      observe: (code) => metrics.observe('Unknown', code, 0),
-    }),
+    clientErrorHandler: clientErrorHandler(clientErrorDeps, connections),
+    // Fastify's own answers to these are its JSON, not the envelope: they are answered below instead
+    frameworkErrors: (err, request, reply) =>
+      sendError(
+        err.code === 'FST_ERR_BAD_URL'
+          ? ERRORS.badRequest('the URL path is not validly percent-encoded')
+          : toEnvelopeError(err, { bodyLimit: BODY_LIMIT, contentType: '' }),
+        request,
+        reply,
+      ),
+    return503OnClosing: false,
+  });
+  connections.attach(app.server);
+  // CONNECT never reaches a route: without a listener Node drops the connection unanswered
+  app.server.on('connect', refuseConnect(clientErrorDeps));
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // requests still arriving on open connections while the server closes (Fastify has marked them Connection: close)
+  app.addHook('onRequest', async (request, reply) => {
+    if (closing) throw ERRORS.serviceUnavailable('the service is shutting down; retry the call');
+    // RFC 9112 §6.1: no way to tell where such a body ends; 400 and close
+    const te = request.headers['transfer-encoding'];
+    if (te !== undefined && !/(?:^|,)[\t ]*chunked[\t ]*$/i.test(te)) {
+      reply.header('connection', 'close');
+      throw ERRORS.badRequest('a Transfer-Encoding must end with chunked');
+    }
+  });
+  // a body the HTTP parser failed on before the body parser started reading it
+  app.addHook('preParsing', async (request) => {
+    const failed = connections.bodyError(request.raw);
+    if (failed) throw failed;
   });
   const hostId = (request: FastifyRequest) => deps.hostId ?? request.host;
   const logOf = (request: FastifyRequest) => deps.logger.child({ RequestId: request.id });
@@ -118,6 +163,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const contentType = request.headers['content-type'] ?? '';
     const serviceError = toEnvelopeError(err, { bodyLimit: BODY_LIMIT, contentType });
     if (serviceError.httpStatus >= 500) logOf(request).error({ err }, 'request failed');
+    if (serviceError.code === 'RequestEntityTooLarge') drainRefusedBody(request, reply);
     return sendError(serviceError, request, reply);
   });
   // Other paths and methods: Alibaba's message for this code already says "check your url and method".
@@ -149,4 +195,22 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
     if (!reply.raw.writableFinished) controller.abort(new Error('the client closed the connection'));
   });
   return controller.signal;
+}
+
+/**
+ * Fastify answers a body over the limit before it has all arrived, with `Connection: close`; the
+ * close then cuts the client's upload short, and it may see a reset instead of the answer. A body
+ * of a sensible size is read to its end and dropped instead, and the connection is kept.
+ */
+function drainRefusedBody(request: FastifyRequest, reply: FastifyReply): void {
+  const raw = request.raw;
+  const declared = Number(request.headers['content-length'] ?? Number.NaN);
+  if (raw.complete || declared > DRAIN_LIMIT) return;
+  reply.header('connection', 'keep-alive');
+  let drained = 0;
+  raw.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_LIMIT) raw.socket.destroy();
+  });
+  raw.resume();
 }
