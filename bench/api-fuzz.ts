@@ -54,7 +54,12 @@ async function serve(): Promise<void> {
     socket.on('close', () => held.delete(socket));
   });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  const stack = await startStack({ phones: 0, configFile: { adb: { connectTimeoutMs: 2000 } } });
+  // FUZZ_DATABASE_URL (postgres://…/any): the metadata in a fresh PostgreSQL database next to it
+  const pgDatabase = process.env.FUZZ_DATABASE_URL ? await createDatabase(process.env.FUZZ_DATABASE_URL) : undefined;
+  const stack = await startStack({
+    phones: 0,
+    configFile: { adb: { connectTimeoutMs: 2000 }, ...(pgDatabase ? { databaseUrl: pgDatabase.url } : {}) },
+  });
   const db = stack.service.db;
   const otherKey = await db.accounts.createKey('other');
   const facts = {
@@ -92,11 +97,30 @@ async function serve(): Promise<void> {
     for (const socket of held) socket.destroy();
     silent.close();
     await stack.close();
+    await pgDatabase?.drop();
     process.exit(0);
   };
   process.once('SIGTERM', stop);
   process.stdin.once('end', stop);
   process.stdin.resume();
+}
+
+async function createDatabase(admin: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const name = `cpb_fuzz_${process.pid}_${Date.now()}`;
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 export interface ServedTarget extends FuzzTarget {
@@ -109,9 +133,11 @@ export interface ServedTarget extends FuzzTarget {
 }
 
 /** Starts the service in a child process (`tsx bench/api-fuzz.ts --serve`). */
-export async function startTarget(): Promise<ServedTarget> {
+export async function startTarget(opts: { databaseUrl?: string } = {}): Promise<ServedTarget> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' };
+  if (opts.databaseUrl) env.FUZZ_DATABASE_URL = opts.databaseUrl;
   const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve'], {
-    env: { ...process.env, LOG_LEVEL: 'error' },
+    env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const errorLogs: string[] = [];

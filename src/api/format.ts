@@ -1,3 +1,5 @@
+import { decodeToken } from '../db/paging.ts';
+
 // Alibaba mixes time formats: `yyyy-MM-dd HH:mm:ss` (UTC) for backup files and instances,
 // ISO without milliseconds for tasks (notes/eds-aic-api.md §1.10).
 
@@ -25,4 +27,14 @@ export function parsePlainTime(value: string): Date | null {
   date.setUTCHours(hour, minute, second, 0);
   // a day past the month's end rolls into the next month
   return date.getUTCDate() === day ? date : null;
+}
+
+/**
+ * A NextToken the list calls can use: one a previous page returned. The token is the last row's
+ * key; a forged one with a NUL inside would reach PostgreSQL, which cannot compare text holding
+ * one (an HTTP 500).
+ */
+export function nextTokenProblem(token: string): string | null {
+  const { created, id } = decodeToken(token);
+  return created.includes('\u0000') || id.includes('\u0000') ? 'it is not a token returned by a previous call' : null;
 }

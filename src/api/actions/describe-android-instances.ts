@@ -1,7 +1,7 @@
 import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { INSTANCE_STATUSES, type Instance } from '../../db/instances-repo.ts';
 import { defineAction, param } from '../action.ts';
-import { INSTANCE_ID, plainTime } from '../format.ts';
+import { INSTANCE_ID, nextTokenProblem, plainTime } from '../format.ts';
 
 export const describeAndroidInstances = (deps: ServiceDeps) =>
   defineAction({
@@ -11,7 +11,7 @@ export const describeAndroidInstances = (deps: ServiceDeps) =>
       AndroidInstanceName: param.string({ maxLength: 128 }),
       Status: param.string({ enum: INSTANCE_STATUSES }),
       MaxResults: param.integer({ min: 1, max: 100, default: 100 }),
-      NextToken: param.string({ maxLength: 512 }),
+      NextToken: param.string({ maxLength: 512, check: nextTokenProblem }),
     },
     async handle(p, ctx) {
       const page = await deps.db.instances.list(

@@ -2,7 +2,7 @@ import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { BACKUP_FILE_STATUSES, type BackupFile } from '../../db/backup-files-repo.ts';
 import { objectUrl } from '../../storage/object-key.ts';
 import { defineAction, param } from '../action.ts';
-import { INSTANCE_ID, plainTime, RESOURCE_ID } from '../format.ts';
+import { INSTANCE_ID, nextTokenProblem, plainTime, RESOURCE_ID } from '../format.ts';
 
 export const describeBackupFiles = (deps: ServiceDeps) =>
   defineAction({
@@ -22,7 +22,7 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
       BackupAll: param.boolean(),
       SaleMode: param.string(),
       MaxResults: param.integer({ min: 1, max: 100, default: 10 }),
-      NextToken: param.string({ maxLength: 512 }),
+      NextToken: param.string({ maxLength: 512, check: nextTokenProblem }),
     },
     async handle(p, ctx) {
       const nothing = p.InstanceGroupId !== undefined || p.EndUserId !== undefined || p.BackupAll === true;

@@ -1,7 +1,7 @@
 import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { TASK_STATUSES, TASK_TYPES, type Task } from '../../db/tasks-repo.ts';
 import { defineAction, param } from '../action.ts';
-import { INSTANCE_ID, isoSeconds, RESOURCE_ID } from '../format.ts';
+import { INSTANCE_ID, isoSeconds, nextTokenProblem, RESOURCE_ID } from '../format.ts';
 
 export const describeTasks = (deps: ServiceDeps) =>
   defineAction({
@@ -20,7 +20,7 @@ export const describeTasks = (deps: ServiceDeps) =>
       TaskTypes: param.stringList({}, { enum: TASK_TYPES }),
       Param: param.string(),
       MaxResults: param.integer({ min: 1, max: 100, default: 10 }),
-      NextToken: param.string({ maxLength: 512 }),
+      NextToken: param.string({ maxLength: 512, check: nextTokenProblem }),
     },
     async handle(p, ctx) {
       const page = await deps.db.tasks.list(

@@ -133,6 +133,8 @@ function decodeScalar(name: string, spec: ScalarSpec, raw: string | undefined): 
       }
       if (spec.pattern && !spec.pattern.test(raw))
         throw ERRORS.invalidParameter(name, 'the value has an invalid format');
+      const problem = spec.check?.(raw);
+      if (problem) throw ERRORS.invalidParameter(name, problem);
       return raw;
     }
     case 'integer': {

@@ -14,6 +14,8 @@ export interface StringOptions extends Common {
   readonly enum?: readonly string[];
   readonly maxLength?: number;
   readonly pattern?: RegExp;
+  /** what a pattern cannot say: returns why the value is invalid, or null */
+  readonly check?: (value: string) => string | null;
   readonly default?: string;
 }
 export interface IntegerOptions extends Common {
