@@ -172,7 +172,7 @@ describe('oversized requests answer in the envelope and leave the client a worki
     expectEnvelope(res.body, 'RequestHeaderFieldsTooLarge');
   });
 
-  it('a body over the limit is 413 RequestEntityTooLarge, and the same keep-alive connection serves the next request', async () => {
+  it('a body over the limit is 413 RequestEntityTooLarge with Connection: close, read to its end; the next keep-alive request works', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const big = signed('DescribeAndroidInstances', { AndroidInstanceName: 'y'.repeat(1024 * 1024) }, { form: true });
@@ -184,9 +184,84 @@ describe('oversized requests answer in the envelope and leave the client a worki
       expect((next as Answer).status).toBe(200);
       expect(refused.status).toBe(413);
       expectEnvelope(refused.body, 'RequestEntityTooLarge');
-      // the rest of the body is read and dropped: the same connection serves the next call
-      expect(refused.headers.connection).toBe('keep-alive');
-      expect((next as Answer).localPort).toBe(refused.localPort);
+      // the rest of the body is read and dropped, then that connection is closed, as it says
+      expect(refused.headers.connection).toBe('close');
+      expect((next as Answer).localPort).not.toBe(refused.localPort);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('a refused upload is read until the client stops: it gets the 413, not a reset', async () => {
+    const req = signed('DescribeAndroidInstances', {});
+    for (const chunked of [false, true]) {
+      const size = 6 * 1024 * 1024;
+      const outcome = await new Promise<string>((resolve) => {
+        const headers: Record<string, string> = { ...req.headers, 'content-type': 'application/x-www-form-urlencoded' };
+        if (!chunked) headers['content-length'] = String(size);
+        let status = 0;
+        let error = 'no error';
+        const r = httpRequest(req.url, { method: 'POST', headers, agent: false }, (res) => {
+          status = res.statusCode ?? 0;
+          res.resume();
+        });
+        r.on('error', (err) => {
+          error = err.message;
+        });
+        // node:http stops sending once a Connection: close answer is in; other clients send it all
+        r.on('close', () => resolve(`${status} ${error}`));
+        const chunk = Buffer.alloc(64 * 1024, 'a');
+        let left = size / chunk.length;
+        const pump = () => {
+          while (left > 0 && !r.destroyed) {
+            left--;
+            if (!r.write(chunk)) return void r.once('drain', pump);
+          }
+          r.end();
+        };
+        pump();
+      });
+      expect(outcome).toBe('413 no error');
+    }
+  });
+
+  it('a client that sends all of a refused 6 MiB body before reading gets the 413', async () => {
+    const req = signed('DescribeAndroidInstances', {});
+    const headers = Object.entries({ ...req.headers, 'content-type': 'application/x-www-form-urlencoded' })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    const size = 6 * 1024 * 1024;
+    const head = `POST /${new URL(req.url).search} HTTP/1.1\r\n${headers}content-length: ${size}\r\n\r\n`;
+    const raw = await rawExchange(head + 'a'.repeat(size));
+    expect(raw.head).toMatch(/^HTTP\/1\.1 413 /);
+    expectEnvelope(JSON.parse(raw.body), 'RequestEntityTooLarge');
+  });
+
+  it('a HEAD whose head cannot be parsed, right after a refused upload on the same agent, gets no body', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const big = signed(
+          'DescribeAndroidInstances',
+          { AndroidInstanceName: 'y'.repeat(1024 * 1024) },
+          { form: true },
+        );
+        expect((await send(big, agent)).status).toBe(413);
+        const huge = signed(
+          'DescribeAndroidInstances',
+          { AndroidInstanceName: 'x'.repeat(100 * 1024) },
+          { method: 'GET' },
+        );
+        const head = await new Promise<string>((resolve) => {
+          const r = httpRequest(huge.url, { method: 'HEAD', headers: huge.headers, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(String(res.statusCode)));
+          });
+          r.on('error', (err) => resolve(err.message));
+          r.end();
+        });
+        expect(head).toBe('431');
+      }
     } finally {
       agent.destroy();
     }

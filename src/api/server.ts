@@ -34,8 +34,9 @@ export interface ApiDeps {
 const BODY_LIMIT = 1024 * 1024;
 // The generated SDKs put every parameter in the URL, so allow more than Node's 16 KiB of head.
 const MAX_HEADER_SIZE = 64 * 1024;
-/** A body refused as too large is still read, and dropped, up to this size, so the connection stays usable. */
+/** A body refused as too large is still read, and dropped, up to this size and for this long, before the close. */
 const DRAIN_LIMIT = 8 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 30_000;
 
 /** What onResponse needs for metrics and the access log; set as soon as it is known. */
 interface Outcome {
@@ -198,19 +199,39 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
 }
 
 /**
- * Fastify answers a body over the limit before it has all arrived, with `Connection: close`; the
- * close then cuts the client's upload short, and it may see a reset instead of the answer. A body
- * of a sensible size is read to its end and dropped instead, and the connection is kept.
+ * Fastify answers a body over the limit before it has all arrived, with `Connection: close`, and
+ * Node closes the socket as soon as the answer is out: the close cuts the client's upload short,
+ * and it may see a reset instead of the answer. A body of a sensible size is read to its end (and
+ * dropped) before the connection closes. It is not kept for another request: a client's next
+ * request would often share a packet with the end of this body, and a head that cannot be parsed
+ * must be answered knowing where its request began (a HEAD gets no body).
  */
 function drainRefusedBody(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
   if (raw.complete || declared > DRAIN_LIMIT) return;
-  reply.header('connection', 'keep-alive');
+  reply.header('connection', 'close');
+  const socket = raw.socket;
+  // Node calls destroySoon once the answer is written; it waits here until the body has ended
+  const destroySoon = socket.destroySoon.bind(socket);
+  let bodyEnded = false;
+  let closeWanted = false;
+  socket.destroySoon = () => {
+    closeWanted = true;
+    if (bodyEnded) destroySoon();
+  };
+  const ended = () => {
+    bodyEnded = true;
+    if (closeWanted) destroySoon();
+  };
+  raw.once('end', ended);
+  raw.once('close', ended);
   let drained = 0;
   raw.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > DRAIN_LIMIT) raw.socket.destroy();
+    if (drained > DRAIN_LIMIT) socket.destroy();
   });
+  // a client that stops sending does not hold the connection
+  setTimeout(() => socket.destroy(), DRAIN_TIMEOUT_MS).unref();
   raw.resume();
 }
