@@ -11,12 +11,12 @@ import { ERRORS, type ServiceError } from '../errors.ts';
 import type { ActionDefinition } from './action.ts';
 import { authenticate } from './auth/authenticate.ts';
 import type { CredentialLookup, NonceStore } from './auth/ports.ts';
-import { ConnectionTracker, clientErrorHandler, refuseConnect } from './client-error.ts';
 import { errorEnvelope, toEnvelopeError } from './error-envelope.ts';
 import { createApiMetrics } from './metrics.ts';
 import { decodeParams } from './params/decode.ts';
 import { mergeParams, parsePairs, rawQuery } from './request-params.ts';
 import { resolveAction } from './resolve-action.ts';
+import { drainRefusedBody, transport } from './transport.ts';
 
 export interface ApiDeps {
   actions: ActionDefinition[];
@@ -34,9 +34,6 @@ export interface ApiDeps {
 const BODY_LIMIT = 1024 * 1024;
 // The generated SDKs put every parameter in the URL, so allow more than Node's 16 KiB of head.
 const MAX_HEADER_SIZE = 64 * 1024;
-/** A body refused as too large is still read, and dropped, up to this size and for this long, before the close. */
-const DRAIN_LIMIT = 8 * 1024 * 1024;
-const DRAIN_TIMEOUT_MS = 30_000;
 
 /** What onResponse needs for metrics and the access log; set as soon as it is known. */
 interface Outcome {
@@ -50,14 +47,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const metrics = createApiMetrics();
   const outcomes = new WeakMap<FastifyRequest, Outcome>();
   const fastifyLogger: FastifyBaseLogger = deps.logger;
-  const clientErrorDeps = {
+  const edge = transport({
     logger: deps.logger,
     hostId: deps.hostId,
     maxHeaderSize: MAX_HEADER_SIZE,
-    observe: (code: string) => metrics.observe('Unknown', code, 0),
-  };
-  const connections = new ConnectionTracker();
-  const requestTimeoutMs = deps.requestTimeoutMs ?? 60_000;
+    requestTimeoutMs: deps.requestTimeoutMs ?? 60_000,
+    observe: (code) => metrics.observe('Unknown', code, 0),
+  });
   const app = Fastify({
     loggerInstance: fastifyLogger,
     // Fastify's own request lines would log the URL, and with it the v1 Signature.
@@ -65,17 +61,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     genReqId: () => randomUUID().toUpperCase(),
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT,
-    // a request still arriving after this is answered 408 (Fastify's default is no limit at all)
-    requestTimeout: requestTimeoutMs,
-    http: {
-      maxHeaderSize: MAX_HEADER_SIZE,
-      headersTimeout: requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(30_000, Math.ceil(requestTimeoutMs / 2)),
-    },
     exposeHeadRoutes: false,
-    // what Node's parser refuses (oversized or malformed heads, timeouts) in the envelope, then a clean close
-    clientErrorHandler: clientErrorHandler(clientErrorDeps, connections),
-    // Fastify's own answers to these are its JSON, not the envelope: they are answered below instead
+    // oversized or malformed heads, timeouts, closing: in the envelope (src/api/transport.ts)
+    ...edge.options,
+    // Fastify answers these in its own JSON: in the envelope instead
     frameworkErrors: (err, request, reply) =>
       sendError(
         err.code === 'FST_ERR_BAD_URL'
@@ -84,30 +73,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         request,
         reply,
       ),
-    return503OnClosing: false,
   });
-  connections.attach(app.server);
-  // CONNECT never reaches a route: without a listener Node drops the connection unanswered
-  app.server.on('connect', refuseConnect(clientErrorDeps));
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  // requests still arriving on open connections while the server closes (Fastify has marked them Connection: close)
-  app.addHook('onRequest', async (request, reply) => {
-    if (closing) throw ERRORS.serviceUnavailable('the service is shutting down; retry the call');
-    // RFC 9112 §6.1: no way to tell where such a body ends; 400 and close
-    const te = request.headers['transfer-encoding'];
-    if (te !== undefined && !/(?:^|,)[\t ]*chunked[\t ]*$/i.test(te)) {
-      reply.header('connection', 'close');
-      throw ERRORS.badRequest('a Transfer-Encoding must end with chunked');
-    }
-  });
-  // a body the HTTP parser failed on before the body parser started reading it
-  app.addHook('preParsing', async (request) => {
-    const failed = connections.bodyError(request.raw);
-    if (failed) throw failed;
-  });
+  edge.install(app);
   const hostId = (request: FastifyRequest) => deps.hostId ?? request.host;
   const logOf = (request: FastifyRequest) => deps.logger.child({ RequestId: request.id });
 
@@ -196,42 +163,4 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
     if (!reply.raw.writableFinished) controller.abort(new Error('the client closed the connection'));
   });
   return controller.signal;
-}
-
-/**
- * Fastify answers a body over the limit before it has all arrived, with `Connection: close`, and
- * Node closes the socket as soon as the answer is out: the close cuts the client's upload short,
- * and it may see a reset instead of the answer. A body of a sensible size is read to its end (and
- * dropped) before the connection closes. It is not kept for another request: a client's next
- * request would often share a packet with the end of this body, and a head that cannot be parsed
- * must be answered knowing where its request began (a HEAD gets no body).
- */
-function drainRefusedBody(request: FastifyRequest, reply: FastifyReply): void {
-  const raw = request.raw;
-  const declared = Number(request.headers['content-length'] ?? Number.NaN);
-  if (raw.complete || declared > DRAIN_LIMIT) return;
-  reply.header('connection', 'close');
-  const socket = raw.socket;
-  // Node calls destroySoon once the answer is written; it waits here until the body has ended
-  const destroySoon = socket.destroySoon.bind(socket);
-  let bodyEnded = false;
-  let closeWanted = false;
-  socket.destroySoon = () => {
-    closeWanted = true;
-    if (bodyEnded) destroySoon();
-  };
-  const ended = () => {
-    bodyEnded = true;
-    if (closeWanted) destroySoon();
-  };
-  raw.once('end', ended);
-  raw.once('close', ended);
-  let drained = 0;
-  raw.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_LIMIT) socket.destroy();
-  });
-  // a client that stops sending does not hold the connection
-  setTimeout(() => socket.destroy(), DRAIN_TIMEOUT_MS).unref();
-  raw.resume();
 }
