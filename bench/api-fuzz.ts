@@ -540,6 +540,15 @@ const WIRE_MUTATIONS: Record<string, (rng: Rng, wire: Wire) => void> = {
     ]);
     wire.target += `${wire.target.includes('?') ? '&' : '?'}${rng.pick(['X', 'Description', bad])}=${bad}`;
   },
+  signedInvalidUtf8(rng, wire) {
+    // U+FFFD in a signed value, sent as a byte that is not UTF-8: the server decodes it back to
+    // U+FFFD, so the signature still holds and the invalid byte reaches the action's parameters
+    const bad = () => rng.pick(['%FF', '%80', '%FE', '%C0']);
+    wire.target = wire.target.replace(/%EF%BF%BD/g, bad);
+    if (wire.body && !wire.headers.some(([k]) => k === 'authorization')) {
+      wire.body = Buffer.from(wire.body.toString('latin1').replace(/%EF%BF%BD/g, bad), 'latin1');
+    }
+  },
   rawBytes(rng, wire) {
     // latin1 characters reach the socket as single bytes: invalid UTF-8 in the URL
     const bytes = rng.pick(['\u00ff\u00fe', '\u00c3\u0028', '\u00e6\u00bc\u00a2', '\u0080', '\u00ed\u00a0\u0080']);

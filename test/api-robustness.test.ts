@@ -137,6 +137,17 @@ describe('time parameters are real calendar times', () => {
   });
 });
 
+describe('invalid UTF-8 in a parameter', () => {
+  it('decodes to U+FFFD for the signature and the action alike: a signed call with a stray byte works', async () => {
+    for (const signature of ['v1', 'v3'] as const) {
+      const req = signed('DescribeBackupFiles', { Description: 'a\ufffdb' }, { signature, method: 'GET' });
+      expect(req.url).toContain('a%EF%BF%BDb');
+      const res = await send({ ...req, url: req.url.replace('a%EF%BF%BDb', 'a%FFb') });
+      expect(res).toMatchObject({ status: 200, body: { TotalCount: 0 } });
+    }
+  });
+});
+
 describe('oversized requests answer in the envelope and leave the client a working connection', () => {
   it('a URL over the head limit is 431 RequestHeaderFieldsTooLarge with Connection: close; the next keep-alive request works', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
