@@ -1085,7 +1085,7 @@ export async function run(requests = Number(process.env.BENCH_FUZZ_REQUESTS ?? 1
     const log = (l: string) => process.stderr.write(`${l}\n`);
     const report = await runFuzz(target, { requests, seed, from, concurrency, log });
     const logs = target.errorLogs.length ? `\n\nservice error log:\n${target.errorLogs.slice(0, 10).join('\n')}` : '';
-    return `## API fuzz\n\n${requests} random and mutated requests (\`bench/api-fuzz.ts\`; reproduce with FUZZ_SEED=${seed}).\n\n${formatReport(report)}${logs}\n`;
+    return `### API fuzz\n\n${requests} random and mutated requests (\`bench/api-fuzz.ts\`; reproduce with FUZZ_SEED=${seed}).\n\n${formatReport(report)}${logs}\n`;
   } finally {
     await target.close();
   }
