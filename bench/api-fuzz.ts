@@ -37,7 +37,9 @@ export interface FuzzTarget {
 // more phones than the worker runs tasks at once (4): the others' tasks wait, and their queues can fill up
 const INSTANCES = Array.from({ length: 12 }, (_, i) => `acp-fuzz${i}`);
 const OTHER_INSTANCE = 'acp-fuzzother';
-const FILES = ['bf-fuzz0', 'bf-fuzz1', 'bf-fuzz2'];
+// restorable backup files (a RecoverApp makes its file RECOVERING for a while), and one being written
+const FILES = Array.from({ length: 10 }, (_, i) => `bf-fuzz${i}`);
+const BUSY_FILE = 'bf-fuzzbusy';
 const FUZZ_ENDPOINT = 'oss-fuzz.local';
 
 /**
@@ -75,7 +77,7 @@ async function serve(): Promise<void> {
   };
   for (const id of INSTANCES) await db.instances.add({ ...facts, id, account: 'default', name: `fuzz ${id}` });
   await db.instances.add({ ...facts, id: OTHER_INSTANCE, account: 'other', name: 'other' });
-  for (const [i, id] of FILES.entries()) {
+  for (const id of [...FILES, BUSY_FILE]) {
     await db.backupFiles.create({
       id,
       account: 'default',
@@ -88,7 +90,7 @@ async function serve(): Promise<void> {
       bucket: 'fuzz-bucket',
       objectKey: `seed/${id}.tar.zst`,
       apps: ['com.example.notes'],
-      status: i === 2 ? 'BACKUPING' : 'AVAILABLE',
+      status: id === BUSY_FILE ? 'BACKUPING' : 'AVAILABLE',
     });
   }
   const target: FuzzTarget = { url: stack.url, key: stack.key, otherKey, pid: process.pid };
@@ -306,7 +308,7 @@ const POOLS: Record<string, readonly string[]> = {
   ),
   UploadEndpoint: mostly([FUZZ_ENDPOINT, 'OSS-FUZZ.LOCAL'], ['oss-cn-hangzhou.aliyuncs.com', 'a:99999', 'a..b', '-x']),
   BackupFileName: mostly(['nightly', 'a.b-c_d', 'x'.repeat(100)], ['-bad', 'x'.repeat(101), '..']),
-  file: mostly(FILES, ['bf-missing', 'bf-other', 'BF-FUZZ0']),
+  file: mostly(FILES, [BUSY_FILE, 'bf-missing', 'bf-other', 'BF-FUZZ0']),
   task: ['t-missing', 't-abc123', 't-0', 'T-X'],
   time: mostly(
     ['2024-02-29 00:00:00', '2026-01-01 00:00:00', '2099-12-31 23:59:59', '0000-01-01 00:00:00'],
@@ -369,6 +371,8 @@ function validParams(rng: Rng, specs: Readonly<Record<string, ParamSpec>>, clean
   const out: Pairs = [];
   for (const [name, spec] of Object.entries(specs)) {
     if (!rng.chance(clean ? (spec.required ? 1 : 0.2) : spec.required ? 0.92 : 0.35)) continue;
+    // RecoverApp's optional path must name the file's own: a clean call leaves it out
+    if (clean && !spec.required && name === 'BackupFilePath') continue;
     if (spec.kind === 'stringList') {
       const n = rng.range(1, 3);
       // mostly distinct items: a list naming an instance twice is refused before anything else
