@@ -2,7 +2,7 @@ import type { Task } from '../db/tasks-repo.ts';
 
 // The task-queue port. Tasks are created in the database (TasksRepo.createBatch, inside the
 // caller's transaction); a queue runs the Waiting per-instance (Level 2) tasks through one
-// handler. Implementations: the embedded runner (any database) and, later, pg-boss.
+// handler. Implementation: the embedded runner (SQLite or PostgreSQL; README explains why not pg-boss).
 
 export interface TaskContext {
   /** aborted when the runner stops without draining, or when another runner took the task over */
