@@ -41,19 +41,19 @@ export const CACHE_DIRS = ['cache', 'code_cache'];
 
 // system/core/libcutils/include/private/android_filesystem_config.h: AID_APP_START 10000,
 // AID_CACHE_GID_START 20000, AID_USER_OFFSET 100000
-const APP_START = 10000;
-const CACHE_GID_START = 20000;
-const USER_OFFSET = 100000;
+export const AID_APP_START = 10000;
+export const AID_CACHE_GID_START = 20000;
+export const AID_USER_OFFSET = 100000;
 
 /**
  * installd's cache gid (InstalledNativeService.cpp: multiuser_get_cache_gid); for uids that are not
  * app uids (a system app sharing android.uid.system) it is -1 and installd uses the uid itself.
  */
 export function cacheGid(uid: number): number {
-  const appId = uid % USER_OFFSET;
-  if (appId < APP_START || appId > 19999) return uid;
-  return Math.floor(uid / USER_OFFSET) * USER_OFFSET + (appId - APP_START) + CACHE_GID_START;
+  const appId = uid % AID_USER_OFFSET;
+  if (appId < AID_APP_START || appId > 19999) return uid;
+  return Math.floor(uid / AID_USER_OFFSET) * AID_USER_OFFSET + (appId - AID_APP_START) + AID_CACHE_GID_START;
 }
 
 /** the uid a package with this app id has for a user (UserHandle.getUid) */
-export const uidFor = (appId: number, user: number) => user * USER_OFFSET + (appId % USER_OFFSET);
+export const uidFor = (appId: number, user: number) => user * AID_USER_OFFSET + (appId % AID_USER_OFFSET);

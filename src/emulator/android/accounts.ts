@@ -1,3 +1,4 @@
+import { AID_APP_START, AID_CACHE_GID_START } from '../../android/layout.ts';
 import { appIdOf, cacheGidOf, userOf } from './users.ts';
 
 // Android ids (system/core/libcutils/include/private/android_filesystem_config.h). bionic
@@ -11,8 +12,8 @@ export const AID = {
   extDataRw: 1078,
   extObbRw: 1079,
   shell: 2000,
-  appStart: 10000,
-  cacheGidStart: 20000,
+  appStart: AID_APP_START,
+  cacheGidStart: AID_CACHE_GID_START,
 } as const;
 
 const SYSTEM_IDS: [string, number][] = [

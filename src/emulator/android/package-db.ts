@@ -47,7 +47,7 @@ export class PackageDb {
   }
 
   allocateAppId(): number {
-    return 10000 + this.data.nextAppId++;
+    return AID.appStart + this.data.nextAppId++;
   }
 
   sharedUserAppId(name: string): number | undefined {

@@ -1,3 +1,5 @@
+import { AID_APP_START, AID_USER_OFFSET } from '../../android/layout.ts';
+
 // The SELinux context of an app's data folders, as installd gets it from seapp_contexts through
 // libselinux (topjohnwu/selinux @81d604a9, an AOSP mirror: libselinux/src/android/android_seapp.c).
 //
@@ -13,8 +15,7 @@
 // Privileged and platform apps (privapp_data_file, levelFrom=user) are not modelled: the emulator
 // installs user apps only.
 
-const PER_USER_RANGE = 100000;
-const AID_APP_START = 10000;
+const PER_USER_RANGE = AID_USER_OFFSET;
 
 export type LevelFrom = 'none' | 'app' | 'user' | 'all';
 

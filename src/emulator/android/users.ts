@@ -1,12 +1,12 @@
-import { cacheGid } from '../../android/layout.ts';
+import { AID_APP_START, AID_USER_OFFSET, cacheGid } from '../../android/layout.ts';
 import type { AndroidProfile } from './profile.ts';
 
 // The users of the emulated phone: the system user 0 and a work profile 10, as a phone with a
 // managed profile has them. uids follow UserHandle.getUid (userId * PER_USER_RANGE + appId) and
 // the cache gids installd's multiuser_get_cache_gid (system/core/libcutils/multiuser.cpp).
 
-export const PER_USER_RANGE = 100000;
-export const FIRST_APPLICATION_UID = 10000;
+export const PER_USER_RANGE = AID_USER_OFFSET;
+export const FIRST_APPLICATION_UID = AID_APP_START;
 
 export const USER_IDS = [0, 10] as const;
 export type UserId = (typeof USER_IDS)[number];
