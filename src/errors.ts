@@ -135,6 +135,14 @@ export const ERRORS = {
       500,
       `The worker running this task stopped ${attempts} time(s); the task was not retried again.`,
     ),
+  taskCancelled: (by: string) => make('TaskCancelled', 409, `The task was cancelled (${by}).`),
+  taskNotFound: (id: string) => make('InvalidTaskId.NotFound', 404, `The specified task ${id} does not exist.`),
+  /** the phone's /data is full: a restore cannot stage, a backup's staging on the phone cannot be written */
+  deviceStorageFull: (instanceId: string, why: string) =>
+    make('DeviceStorageFull', 507, `Instance ${instanceId} has no space left: ${why}`),
+  /** the object store (or the local disk behind the fs store) is full or over its quota */
+  storageQuotaExceeded: (why: string) =>
+    make('StorageQuotaExceeded', 507, `The object store has no space left for this backup: ${why}`),
   incompatible: (code: string, message: string) => make(code, 400, message),
   alreadyExists: (what: string) => make('ResourceAlreadyExists', 409, `${what} already exists.`),
 
