@@ -3,6 +3,7 @@ import { maxTarFileSize } from '../android/releases.ts';
 import { signerDigestFromTail } from '../apk/signing-block.ts';
 import type { Device, PackageInfo } from '../devices/device.ts';
 import { ERRORS } from '../errors.ts';
+import { failpoint } from '../failpoints.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ArchiveWriter } from './archive/archive-writer.ts';
 import type { AppManifest, InstanceFacts, Manifest } from './archive/manifest.ts';
@@ -111,6 +112,7 @@ export async function backupApps(
     }
   };
   const stored = await storeArchive(store, job.bucket, job.key, ctx.signal, onBytes, build, checkFile);
+  failpoint('backup:after-upload');
   ctx.progress(done, done); // the total was du's estimate; what was read is the truth
   try {
     await writeSidecar(store, job.bucket, job.key, { manifest, ...stored, dataBytes: done });
@@ -118,6 +120,7 @@ export async function backupApps(
     await store.delete(job.bucket, job.key).catch(() => {});
     throw err;
   }
+  failpoint('backup:after-sidecar');
   return { ...stored, manifest, sourceBytes: done, warnings };
 }
 
@@ -146,6 +149,7 @@ async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app:
       const meta = { mode: 0o644, uid: 1000, gid: 1000, size: apk.size, mtime };
       await w.addFile(`apps/${info.name}/apk/${apk.name}`, meta, device.readFile(apk.path, { signal }));
     }
+    failpoint('backup:reading-phone'); // the app is suspended and its APKs are in the archive
     for (const part of app.parts) {
       const tar = device.tarOut(info.dataDirs[part], { signal });
       await w.addTree(info.name, part, tar, part === 'ce' ? skipLib : undefined);

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { CACHE_DIRS, cacheGid, DATA_PARTS, type DataPart, isExternalPart } from '../../android/layout.ts';
 import { type Device, InstallFailed, type PackageInfo } from '../../devices/device.ts';
 import { ERRORS } from '../../errors.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { RestoreRun, StagedApp } from './stage-app.ts';
 
 // The second half of a staged apply, for one app whose APKs and data are already on the phone:
@@ -21,6 +22,7 @@ export async function applyApp(run: RestoreRun, staged: StagedApp, warnings: str
   await install(run, staged, existing, warnings);
   const info = await device.packageInfo(pkg);
   if (!info) throw ERRORS.deviceCommandFailed(run.instanceId, `${pkg} is not installed after its install session`);
+  failpoint('restore:applying'); // installed, its data not yet swapped in
   await swapParts(device, staged, info);
   await grant(device, staged, info, warnings);
 }
@@ -88,6 +90,7 @@ async function swapParts(device: Device, staged: StagedApp, info: PackageInfo): 
       if (part === 'ce' && moved) await device.move(`${trash}/lib`, `${dir}/lib`);
       await giveToApp(device, dir, part, staged.app.sourceUid, info.uid);
       await device.relabel(dir, owner.context || undefined);
+      failpoint('restore:swapping'); // one part is the backup's, the others still the target's
     }
   } catch (err) {
     for (const s of swapped.reverse()) {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { type DataPart, partFolder } from '../../android/layout.ts';
 import type { Device, DeviceApk } from '../../devices/device.ts';
 import { ERRORS } from '../../errors.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { ArchiveCursor } from '../archive/archive-cursor.ts';
 import { batched } from '../archive/batched.ts';
 import type { AppManifest } from '../archive/manifest.ts';
@@ -49,6 +50,7 @@ export async function stageApp(run: RestoreRun, cursor: ArchiveCursor, app: AppM
   };
   try {
     await extract(run, cursor, pkg, 'apk', apkDir, 1);
+    failpoint('restore:staging'); // the APKs are staged on the phone, the app untouched
     for (const part of app.parts) {
       const dir = beside(part, 'new');
       staged.scratch.push(dir, staged.trash(part));
