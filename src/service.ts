@@ -2,17 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { actions } from './api/actions/index.ts';
 import { buildApi } from './api/server.ts';
-import { applyOutcome } from './backup/lifecycle.ts';
 import { reconcile } from './backup/reconcile.ts';
-import { retryDelay, retryPolicy } from './backup/retry-policy.ts';
 import type { TaskDeps } from './backup/task-deps.ts';
-import { cleanUpFailedTask, taskHandler } from './backup/task-handler.ts';
+import { TASKS } from './backup/tasks/index.ts';
 import type { Config } from './config.ts';
 import { type Db, openDatabase, repositories } from './db/database.ts';
 import { connectAdb } from './devices/adb/connect.ts';
 import type { DeviceConnector } from './devices/device.ts';
 import { objectStoreFor } from './storage/endpoints.ts';
 import { EmbeddedRunner } from './tasks/embedded-runner.ts';
+import { wireTasks } from './tasks/task-wiring.ts';
 
 // The composition root: the one place that picks implementations for the ports from config
 // and wires the API, the task runner and the domain together.
@@ -33,15 +32,6 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   const storeFor = (endpoint: string) => objectStoreFor(endpoint, config.storage, config.dataDir);
   const connect: DeviceConnector = (address, opts) =>
     connectAdb(address, { keyDir: config.adb.keyDir, timeoutMs: config.adb.connectTimeoutMs, signal: opts?.signal });
-  const retry = retryPolicy(config.worker.retryBaseMs, config.worker.retryMaxMs);
-  const runner = new EmbeddedRunner(db.kysely, {
-    concurrency: config.worker.concurrency,
-    leaseMs: config.worker.leaseMs,
-    stallMs: config.worker.stallMs,
-    onError: (err, context) => logger.error({ err, context }, 'task runner fault'),
-    onSettleInTransaction: (tx, task) => applyOutcome(repositories(tx), task),
-    retryDelay: (task, err) => retryDelay(retry, task, err),
-  });
   const taskDeps: TaskDeps = {
     db,
     connect,
@@ -49,13 +39,23 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     backup: config.backup,
     abandonedAfterMs: 2 * config.worker.stallMs,
   };
-  if (roles.worker) {
-    runner.onSettled(async (task) => {
-      logger.info({ TaskId: task.id, status: task.status, errorCode: task.errorCode }, 'task settled');
-      await cleanUpFailedTask(taskDeps, task);
-    });
-    await runner.start(taskHandler(taskDeps));
-  }
+  const backoff = { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs };
+  const tasks = wireTasks(TASKS, taskDeps, repositories, backoff);
+  const runner = new EmbeddedRunner(db.kysely, {
+    concurrency: config.worker.concurrency,
+    leaseMs: config.worker.leaseMs,
+    stallMs: config.worker.stallMs,
+    onError: (err, context) => logger.error({ err, context }, 'task runner fault'),
+    hooks: tasks.hooks,
+    retryDelay: tasks.retryDelay,
+    resultOf: tasks.resultOf,
+  });
+  // settled tasks' clean-up (a failed backup's objects) runs in whichever process settled them
+  runner.onSettled(async (task) => {
+    logger.info({ TaskId: task.id, status: task.status, errorCode: task.errorCode }, 'task settled');
+    await tasks.afterSettled(task);
+  });
+  if (roles.worker) await runner.start(tasks.handler);
   // repairs transient statuses a crash of an older version could have left, now and every lease
   const repair = async () => {
     for (const fix of await reconcile(taskDeps)) logger.warn({ fix }, 'reconciled');

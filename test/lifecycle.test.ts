@@ -2,15 +2,16 @@ import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyOutcome } from '../src/backup/lifecycle.ts';
 import { reconcile } from '../src/backup/reconcile.ts';
-import { retryDelay, retryPolicy } from '../src/backup/retry-policy.ts';
 import type { TaskDeps } from '../src/backup/task-deps.ts';
+import { TASKS } from '../src/backup/tasks/index.ts';
 import { type Db, repositories } from '../src/db/database.ts';
 import { BACKENDS, openTestDatabase, type TestDatabase } from '../src/db/testing.ts';
 import { ERRORS } from '../src/errors.ts';
 import { FsObjectStore } from '../src/storage/fs-object-store.ts';
-import { TaskStore } from '../src/tasks/task-store.ts';
+import { retryDelay } from '../src/tasks/retry-policy.ts';
+import { type TaskHooks, TaskStore } from '../src/tasks/task-store.ts';
+import { wireTasks } from '../src/tasks/task-wiring.ts';
 
 // The lifecycle of tasks, instances and backup files: what a settled task implies commits in
 // the transaction that settles it (so nothing is left transient by a crash between the two), a
@@ -72,10 +73,9 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
       apps: ['com.example.notes'],
       status,
     });
-  const store = (
-    hook = (tx: Parameters<typeof repositories>[0], task: Parameters<typeof applyOutcome>[1]) =>
-      applyOutcome(repositories(tx), task),
-  ) => new TaskStore(db.kysely, hook);
+  const hooks = (): TaskHooks => wireTasks(TASKS, deps(), repositories, { baseMs: 1, maxMs: 1 }).hooks;
+  const store = (h: TaskHooks = hooks()) => new TaskStore(db.kysely, h);
+  const w1 = (task: { attempts: number } | undefined) => ({ owner: 'w1', attempt: task?.attempts ?? -1 });
 
   it('commits a failed backup task with its instance and file statuses, or none of them', async () => {
     const f = await file('BACKUPING');
@@ -83,21 +83,26 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
       type: 'BackupApp',
       invokeId: 'r',
       param: {},
-      children: [{ instanceId: 'acp-a', instanceName: 'acp-a', param: { backupFileId: f.id, packages: [] } }],
+      children: [
+        { instanceId: 'acp-a', instanceName: 'acp-a', param: { backupFileId: f.id, packages: ['com.example.notes'] } },
+      ],
     });
     await db.instances.setStatus('acp-a', 'BACKUPING');
-    const failing = store(async () => {
-      throw new Error('the database went away mid-transaction');
+    const failing = store({
+      onClaimed: hooks().onClaimed,
+      onSettled: async () => {
+        throw new Error('the database went away mid-transaction');
+      },
     });
     const [claimed] = await failing.claim('w1', 1, 60_000);
     expect(claimed?.id).toBe(children[0]?.id);
     const outcome = { status: 'Failed' as const, errorCode: 'InstanceUnreachable', errorMsg: 'gone' };
-    await expect(failing.settle('w1', claimed?.id as string, outcome)).rejects.toThrow(/went away/);
+    await expect(failing.settle(w1(claimed), claimed?.id as string, outcome)).rejects.toThrow(/went away/);
     // nothing committed: the task is still the worker's, to settle again
     expect((await db.tasks.get(ACCOUNT, claimed?.id as string))?.status).toBe('Processing');
     expect((await db.instances.get(ACCOUNT, 'acp-a'))?.status).toBe('BACKUPING');
 
-    const settled = await store().settle('w1', claimed?.id as string, outcome);
+    const settled = await store().settle(w1(claimed), claimed?.id as string, outcome);
     expect(settled?.status).toBe('Failed');
     expect(await db.instances.get(ACCOUNT, 'acp-a')).toMatchObject({
       status: 'BACKUP_FAILED',
@@ -116,12 +121,17 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
       children: ['acp-a', 'acp-b'].map((id) => ({ instanceId: id, instanceName: id, param: { backupFileId: f.id } })),
     });
     const s = store();
-    await s.claim('w1', 2, 60_000);
-    await s.settle('w1', children[0]?.id as string, { status: 'Finished', result: null });
+    const claimed = await s.claim('w1', 2, 60_000);
+    expect(claimed).toHaveLength(2);
+    await s.settle(w1(claimed[0]), children[0]?.id as string, { status: 'Finished', result: null });
     // the other target still reads it: DeleteBackupFile refuses RECOVERING files
     expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('RECOVERING');
     expect((await db.instances.get(ACCOUNT, 'acp-a'))?.status).toBe('RUNNING');
-    await s.settle('w1', children[1]?.id as string, { status: 'Failed', errorCode: 'AbiMismatch', errorMsg: 'x' });
+    await s.settle(w1(claimed[1]), children[1]?.id as string, {
+      status: 'Failed',
+      errorCode: 'AbiMismatch',
+      errorMsg: 'x',
+    });
     expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('RECOVERY_FAILED');
     expect((await db.instances.get(ACCOUNT, 'acp-b'))?.status).toBe('RECOVER_FAILED');
   });
@@ -168,18 +178,21 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
 });
 
 describe('the retry policy', () => {
-  const task = (attempts: number) => ({ type: 'BackupApp', attempts }) as Parameters<typeof retryDelay>[1];
-  const policy = retryPolicy(1000, 5000);
+  const task = (attempts: number) => ({ type: 'BackupApp', attempts }) as Parameters<typeof retryDelay>[2];
+  const rule = TASKS.BackupApp.retry;
+  const backoff = { baseMs: 1000, maxMs: 5000 };
+  const policy = (t: Parameters<typeof retryDelay>[2], e: Parameters<typeof retryDelay>[3], r?: () => number) =>
+    retryDelay(rule, backoff, t, e, r);
 
   it('backs off exponentially with jitter, capped, for transient faults only, up to the attempt limit', () => {
     const reset = ERRORS.instanceUnreachable('acp-1', 'connection reset');
-    expect(retryDelay(policy, task(1), reset, () => 0)).toBe(500);
-    expect(retryDelay(policy, task(1), reset, () => 1)).toBe(1000);
-    expect(retryDelay(policy, task(2), reset, () => 1)).toBe(2000);
-    expect(retryDelay(retryPolicy(1000, 1500), task(2), reset, () => 1)).toBe(1500);
-    expect(retryDelay(policy, task(3), reset)).toBeNull();
-    expect(retryDelay(policy, task(1), ERRORS.appNotInstalled('com.x.y', 'acp-1'))).toBeNull();
-    expect(retryDelay(policy, task(1), ERRORS.storageFailed('PUT: 503', { transient: true }), () => 0)).toBe(500);
-    expect(retryDelay(policy, task(1), ERRORS.storageFailed('PUT: 403'))).toBeNull();
+    expect(policy(task(1), reset, () => 0)).toBe(500);
+    expect(policy(task(1), reset, () => 1)).toBe(1000);
+    expect(policy(task(2), reset, () => 1)).toBe(2000);
+    expect(retryDelay(rule, { baseMs: 1000, maxMs: 1500 }, task(2), reset, () => 1)).toBe(1500);
+    expect(policy(task(3), reset)).toBeNull();
+    expect(policy(task(1), ERRORS.appNotInstalled('com.x.y', 'acp-1'))).toBeNull();
+    expect(policy(task(1), ERRORS.storageFailed('PUT: 503', { transient: true }), () => 0)).toBe(500);
+    expect(policy(task(1), ERRORS.storageFailed('PUT: 403'))).toBeNull();
   });
 });

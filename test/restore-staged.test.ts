@@ -67,7 +67,7 @@ async function restoreWith(device: Device) {
   if (!instance) throw new Error('no instance');
   const target = await readInstanceFacts(instance, device);
   const store = objectStoreFor(ENDPOINT, { default: { driver: 'fs' }, endpoints: {} }, stack.dataDir);
-  const ctx = { signal: new AbortController().signal, progress: () => {} };
+  const ctx = { signal: new AbortController().signal, progress: () => {}, fence: async () => {} };
   return recoverApps({ ...job, target }, device, store, ctx);
 }
 

@@ -9,6 +9,7 @@ import type { ArchiveWriter } from './archive/archive-writer.ts';
 import type { AppManifest, InstanceFacts, Manifest } from './archive/manifest.ts';
 import { writeSidecar } from './sidecar.ts';
 import { storeArchive } from './store-archive.ts';
+import type { SuspensionLedger } from './suspensions.ts';
 
 // One instance's BackupApp work: read every app's APKs and data parts from the device into
 // one version 1 archive streamed straight into the object store, then write the sidecar.
@@ -24,11 +25,15 @@ export interface BackupJob {
   key: string;
   /** fail instead of warning when the package manager refuses to suspend an app */
   requireSuspension?: boolean;
+  /** where the suspensions this job makes are recorded until it resumes them (suspensions.ts) */
+  suspensions: SuspensionLedger;
 }
 
 export interface TaskContext {
   signal: AbortSignal;
   progress(done: number, total: number): void;
+  /** throws when this run may no longer publish (src/tasks/task-queue.ts) */
+  fence(): Promise<void>;
 }
 
 export interface BackupResult {
@@ -111,10 +116,12 @@ export async function backupApps(
       await copyApp(device, w, info, apps[i] as AppManifest, { ...job, signal: ctx.signal, warnings });
     }
   };
-  const stored = await storeArchive(store, job.bucket, job.key, ctx.signal, onBytes, build, checkFile);
+  const archive = { signal: ctx.signal, onBytes, checkFile, beforeCommit: ctx.fence };
+  const stored = await storeArchive(store, job.bucket, job.key, archive, build);
   failpoint('backup:after-upload');
   ctx.progress(done, done); // the total was du's estimate; what was read is the truth
   try {
+    await ctx.fence();
     await writeSidecar(store, job.bucket, job.key, { manifest, ...stored, dataBytes: done });
   } catch (err) {
     await store.delete(job.bucket, job.key).catch(() => {});
@@ -127,6 +134,7 @@ export async function backupApps(
 interface CopyOptions {
   instance: InstanceFacts;
   requireSuspension?: boolean;
+  suspensions: SuspensionLedger;
   signal: AbortSignal;
   warnings: string[];
 }
@@ -135,9 +143,12 @@ async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app:
   const mtime = Math.floor(Date.now() / 1000);
   const { signal } = opts;
   await device.forceStop(info.name);
-  // already suspended (by another party, or by an operator): copy it as it is and leave it so
+  // already suspended (by another party, or by an operator): copy it as it is and leave it so.
+  // Ours is recorded before pm suspend, so a process killed from here on leaves a record to lift.
+  if (!info.suspended) await opts.suspensions.suspending(info.name);
   const ours = !info.suspended && (await device.suspend(info.name));
   if (!info.suspended && !ours) {
+    await opts.suspensions.resumed(info.name);
     if (opts.requireSuspension) throw ERRORS.suspendRefused(info.name, opts.instance.id);
     opts.warnings.push(
       `${info.name}: the package manager refused to suspend it (a default launcher, dialer or SMS app, or a device admin); it was force-stopped and copied while not suspended`,
@@ -158,9 +169,15 @@ async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app:
   } finally {
     // resume what we suspended whatever happened; a failure to resume only surfaces if the copy succeeded
     if (ours) {
-      await device.unsuspend(info.name).catch((err) => {
-        if (copied) throw err;
-      });
+      // an unsuspend that fails stays recorded: the task's end, or the next task, lifts it
+      const resumed = await device.unsuspend(info.name).then(
+        () => true,
+        (err) => {
+          if (copied) throw err;
+          return false;
+        },
+      );
+      if (resumed) await opts.suspensions.resumed(info.name);
     }
   }
 }

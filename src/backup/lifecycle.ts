@@ -1,49 +1,89 @@
 import type { Repositories } from '../db/database.ts';
 import type { Task } from '../db/tasks-repo.ts';
+import type { Manifest } from './archive/manifest.ts';
 
-// The one home of what a settled task means for its instance and backup file. It runs inside
-// the transaction that settles the task (TaskStore), so the task's outcome and these status
-// changes commit together or not at all: a crash can no longer leave a phone BACKUPING with no
-// task. A backup file is "in use" while any unsettled task reads or writes it, so it only leaves
-// RECOVERING when the last restore from it settles (DeleteBackupFile refuses RECOVERING files).
+// The one home of what a task's start and end mean for its instance and backup file. These run
+// inside the transaction that claims or settles the task (TaskStore, through the task
+// definitions in ./tasks/), so the task's status and these commit together or not at all: a
+// crash can never leave a phone BACKUPING with no task, nor a backup AVAILABLE whose task did
+// not finish. A backup file is "in use" while any unsettled task reads or writes it, so it only
+// leaves RECOVERING when the last restore from it settles (DeleteBackupFile refuses RECOVERING
+// files). Status vocabularies: src/db/instances-repo.ts, src/db/backup-files-repo.ts.
 
-export async function applyOutcome(tx: Repositories, task: Task): Promise<void> {
-  if (task.level !== 2 || !task.instanceId) return;
-  const finished = task.status === 'Finished';
-  if (!finished && task.status !== 'Failed') return;
-  const { backupFileId } = JSON.parse(task.param) as { backupFileId: string };
-  const errorCode = task.errorCode ?? 'InternalError';
-  switch (task.type) {
-    case 'BackupApp':
-      await tx.backupFiles.update(
-        task.account,
-        backupFileId,
-        { status: finished ? 'AVAILABLE' : 'BACKUP_FAILED' },
-        { expectStatus: ['BACKUPING'] },
-      );
-      await tx.instances.setStatus(
-        task.instanceId,
-        finished ? 'RUNNING' : 'BACKUP_FAILED',
-        finished ? { rate: 100 } : { errorCode },
-      );
-      return;
-    case 'RecoverApp':
-      await tx.instances.setStatus(
-        task.instanceId,
-        finished ? 'RUNNING' : 'RECOVER_FAILED',
-        finished ? { rate: 100 } : { errorCode },
-      );
-      if ((await tx.tasks.unsettledRestoresOf(backupFileId, task.id)) > 0) return;
-      await tx.backupFiles.update(
-        task.account,
-        backupFileId,
-        { status: finished ? 'AVAILABLE' : 'RECOVERY_FAILED' },
-        { expectStatus: ['RECOVERING'] },
-      );
-      return;
-    default: {
-      const never: never = task.type;
-      throw new Error(`unknown task type ${never}`);
-    }
+/** what a finished backup run stored, committed with AVAILABLE */
+export interface StoredBackup {
+  size: number;
+  sha256: string;
+  manifest: Manifest;
+}
+
+export async function backupStarted(tx: Repositories, task: Task, backupFileId: string): Promise<void> {
+  if (!task.instanceId) return;
+  await tx.instances.setStatus(task.instanceId, 'BACKUPING', { rate: 0 });
+  await tx.backupFiles.update(task.account, backupFileId, { status: 'BACKUPING' });
+}
+
+export async function backupSettled(
+  tx: Repositories,
+  task: Task,
+  backupFileId: string,
+  stored: StoredBackup | undefined,
+): Promise<void> {
+  if (!task.instanceId) return;
+  // a Finished task always carries what it stored; without it (never expected) the file cannot be AVAILABLE
+  if (task.status === 'Finished' && stored) {
+    const { size, sha256, manifest } = stored;
+    const patch = { status: 'AVAILABLE', size, sha256, manifest: JSON.stringify(manifest) } as const;
+    await tx.backupFiles.update(task.account, backupFileId, patch, { expectStatus: ['BACKUPING'] });
+    await tx.instances.setStatus(task.instanceId, 'RUNNING', { rate: 100 });
+    return;
   }
+  await tx.backupFiles.update(task.account, backupFileId, { status: 'BACKUP_FAILED' }, { expectStatus: ['BACKUPING'] });
+  if (await ranAndPhoneIdle(tx, task)) {
+    await tx.instances.setStatus(task.instanceId, 'BACKUP_FAILED', { errorCode: errorCodeOf(task) });
+  }
+}
+
+/** the file becomes RECOVERING only from a restorable status; the run refuses any other */
+export async function restoreStarted(tx: Repositories, task: Task, backupFileId: string): Promise<void> {
+  if (!task.instanceId) return;
+  await tx.instances.setStatus(task.instanceId, 'RECOVERING', { rate: 0 });
+  await tx.backupFiles.update(
+    task.account,
+    backupFileId,
+    { status: 'RECOVERING' },
+    { expectStatus: ['AVAILABLE', 'RECOVERING', 'RECOVERY_FAILED'] },
+  );
+}
+
+export async function restoreSettled(tx: Repositories, task: Task, backupFileId: string): Promise<void> {
+  if (!task.instanceId) return;
+  const finished = task.status === 'Finished';
+  if (await ranAndPhoneIdle(tx, task)) {
+    await tx.instances.setStatus(
+      task.instanceId,
+      finished ? 'RUNNING' : 'RECOVER_FAILED',
+      finished ? { rate: 100 } : { errorCode: errorCodeOf(task) },
+    );
+  }
+  if ((await tx.tasks.unsettledRestoresOf(backupFileId, task.id)) > 0) return;
+  // a cancelled restore says nothing about the file
+  const failed = !finished && task.errorCode !== 'TaskCancelled';
+  await tx.backupFiles.update(
+    task.account,
+    backupFileId,
+    { status: failed ? 'RECOVERY_FAILED' : 'AVAILABLE' },
+    { expectStatus: ['RECOVERING'] },
+  );
+}
+
+const errorCodeOf = (task: Task) => task.errorCode ?? 'InternalError';
+
+/**
+ * The instance's status is its running task's, then its last run's: a task cancelled before it
+ * ever ran leaves it alone, and so does any task settling while another one runs on the phone.
+ */
+async function ranAndPhoneIdle(tx: Repositories, task: Task): Promise<boolean> {
+  if (task.attempts === 0 || !task.instanceId) return false;
+  return (await tx.tasks.processingOn(task.instanceId)) === null;
 }

@@ -17,7 +17,8 @@ import { readSidecar } from './sidecar.ts';
 //    entry against the entry rules, every file against SHA256SUMS, the order against the manifest);
 // 2. stage: every app's APKs and data parts are extracted into staging folders on the phone,
 //    and each folder is counted against what was streamed; the apps themselves are not touched;
-// 3. apply, app by app: install, swap the staged parts in by rename, owners, labels, grants.
+// 3. apply, app by app, each behind the task's fence: install, swap the staged parts in by
+//    rename, owners, labels, grants.
 // A failure in 1 or 2 leaves the target exactly as it was; the staging is always removed.
 
 export interface RecoverJob {
@@ -58,7 +59,11 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
     for (const app of sidecar.manifest.apps) staged.push(await stageApp(run, cursor, app));
     const end = await cursor.finish();
     if (end.sha256 !== sidecar.sha256) throw ERRORS.corruptBackup('the object changed while it was restored');
-    for (const app of staged) await applyApp(run, app, warnings);
+    for (const app of staged) {
+      // a run that lost the task (or was cancelled) changes no more apps; each app is whole or untouched
+      await ctx.fence();
+      await applyApp(run, app, warnings);
+    }
   } finally {
     await cursor.close().catch(() => {});
     for (const app of staged) await removeScratch(device, app);

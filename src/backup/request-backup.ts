@@ -3,7 +3,7 @@ import type { Instance } from '../db/instances-repo.ts';
 import { ERRORS } from '../errors.ts';
 import { assertEndpoint, joinKey, parseOssUrl } from '../storage/object-key.ts';
 import type { ServiceDeps } from './service-deps.ts';
-import type { BackupTaskParam } from './task-deps.ts';
+import type { BackupAppParams } from './tasks/backup-app-task.ts';
 
 // BackupApp's synchronous part: every check that can fail the whole call happens here, before
 // anything is written; then one transaction creates a backup file and a task per instance.
@@ -68,7 +68,7 @@ export async function requestBackup(deps: ServiceDeps, account: string, req: Bac
       });
     }
     const children = items.map((it) => {
-      const param: BackupTaskParam = { backupFileId: it.backupFileId, packages };
+      const param: BackupAppParams = { backupFileId: it.backupFileId, packages };
       return { id: it.taskId, instanceId: it.instance.id, instanceName: it.instance.name, param };
     });
     // the batch's Param, as DescribeTasks shows it, in the API's own names

@@ -2,7 +2,7 @@ import { ERRORS } from '../errors.ts';
 import { assertEndpoint, objectUrl } from '../storage/object-key.ts';
 import { loadInstances } from './request-backup.ts';
 import type { ServiceDeps } from './service-deps.ts';
-import type { RecoverTaskParam } from './task-deps.ts';
+import type { RecoverAppParams } from './tasks/recover-app-task.ts';
 
 // RecoverApp's synchronous part: the backup file must exist in the caller's account, be a
 // complete archive, and match the path and endpoint the caller named; each target must exist.
@@ -31,7 +31,7 @@ export async function requestRecover(deps: ServiceDeps, account: string, req: Re
     throw ERRORS.invalidParameter('UploadEndpoint', `backup file ${file.id} is stored behind ${file.endpoint}`);
   }
   const targets = await loadInstances(deps, account, req.instanceIds, 'AndroidInstanceIdList');
-  const param: RecoverTaskParam = { backupFileId: file.id };
+  const param: RecoverAppParams = { backupFileId: file.id };
   const { batch, children } = await deps.db.tasks.createBatch(account, {
     type: 'RecoverApp',
     invokeId,

@@ -9,15 +9,25 @@ import { zstdCompress } from './archive/zstd.ts';
 // destroys it instead, so the store discards the partial object rather than keeping a
 // truncated archive that looks complete.
 
+export interface StoreArchiveOptions {
+  signal: AbortSignal;
+  onBytes: (n: number) => void;
+  checkFile?: (path: string, size: number) => void;
+  /**
+   * called once the whole archive is compressed, right before the body ends and the store
+   * commits it (the last part, the multipart completion, the rename): throwing discards it
+   */
+  beforeCommit?: () => Promise<void>;
+}
+
 export async function storeArchive(
   store: ObjectStore,
   bucket: string,
   key: string,
-  outer: AbortSignal,
-  onBytes: (n: number) => void,
+  opts: StoreArchiveOptions,
   build: (w: ArchiveWriter) => Promise<void>,
-  checkFile?: (path: string, size: number) => void,
 ): Promise<{ size: number; sha256: string }> {
+  const { signal: outer, onBytes, checkFile } = opts;
   const z = zstdCompress();
   const tap = digestTap();
   const body = tap.stream;
@@ -39,6 +49,7 @@ export async function storeArchive(
     await abortable(z.done, signal).catch((err: unknown) => {
       throw signal.aborted ? err : ERRORS.compressionFailed(messageOf(err));
     });
+    await opts.beforeCommit?.();
     body.end();
     await put;
     return tap.digest();

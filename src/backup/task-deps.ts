@@ -3,6 +3,7 @@ import type { Instance } from '../db/instances-repo.ts';
 import type { Device, DeviceConnector } from '../devices/device.ts';
 import { ServiceError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { liftLeftovers } from './suspensions.ts';
 
 /** What the backup and restore task handlers need, wired once at start-up. */
 export interface TaskDeps {
@@ -14,30 +15,23 @@ export interface TaskDeps {
   abandonedAfterMs: number;
 }
 
-/** The param of a BackupApp instance task, as stored in the task row. */
-export interface BackupTaskParam {
-  backupFileId: string;
-  packages: string[];
-}
-
-/** The param of a RecoverApp instance task. */
-export interface RecoverTaskParam {
-  backupFileId: string;
-}
-
 /**
- * Connects to the instance's phone for `work` and always closes it. Device errors name the ADB
- * address; they are reported with the instance id as well, which is what an operator looks up.
+ * Connects to the instance's phone for task `taskId`'s `work` and always closes it. First it
+ * lifts what an earlier task that died on this phone left suspended (suspensions.ts). Device
+ * errors name the ADB address; they are reported with the instance id as well, which is what an
+ * operator looks up.
  */
 export async function withDevice<T>(
   deps: TaskDeps,
   instance: Instance,
+  taskId: string,
   signal: AbortSignal,
   work: (device: Device) => Promise<T>,
 ): Promise<T> {
   try {
     const device = await deps.connect(instance.adbAddress, { signal });
     try {
+      await liftLeftovers(deps, instance, device, taskId);
       return await work(device);
     } finally {
       await device.close().catch(() => {});

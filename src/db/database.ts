@@ -9,6 +9,7 @@ import { InstancesRepo } from './instances-repo.ts';
 import { migrations } from './migrations.ts';
 import { NoncesRepo } from './nonces-repo.ts';
 import type { Database } from './schema.ts';
+import { SuspensionsRepo } from './suspensions-repo.ts';
 import { TasksRepo } from './tasks-repo.ts';
 
 export interface Repositories {
@@ -18,6 +19,7 @@ export interface Repositories {
   instances: InstancesRepo;
   backupFiles: BackupFilesRepo;
   tasks: TasksRepo;
+  suspensions: SuspensionsRepo;
 }
 
 export interface Db extends Repositories {
@@ -44,6 +46,7 @@ export function repositories(kysely: Kysely<Database>): Repositories {
     instances: new InstancesRepo(kysely),
     backupFiles: new BackupFilesRepo(kysely),
     tasks: new TasksRepo(kysely),
+    suspensions: new SuspensionsRepo(kysely),
   };
 }
 

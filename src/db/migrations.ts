@@ -128,6 +128,28 @@ const retryBackoff: Migration = {
   },
 };
 
+/**
+ * CancelTasks marks a running task (its runner aborts it); the suspensions the service made on
+ * phones are recorded so whoever ends a task, or the next one on that phone, can lift them
+ */
+const cancelAndSuspensions: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('tasks').addColumn('cancel_requested', 'text').execute();
+    await db.schema
+      .createTable('suspensions')
+      .addColumn('instance_id', 'text', (c) => c.notNull())
+      .addColumn('package', 'text', (c) => c.notNull())
+      .addColumn('task_id', 'text', (c) => c.notNull())
+      .addColumn('created', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('suspensions_pk', ['instance_id', 'package'])
+      .execute();
+  },
+};
+
 export const migrations: MigrationProvider = {
-  getMigrations: async () => ({ '0001_init': init, '0002_retry_backoff': retryBackoff }),
+  getMigrations: async () => ({
+    '0001_init': init,
+    '0002_retry_backoff': retryBackoff,
+    '0003_cancel_and_suspensions': cancelAndSuspensions,
+  }),
 };

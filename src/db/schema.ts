@@ -89,8 +89,19 @@ export interface TaskTable {
   leaseExpires: string | null;
   /** Waiting after a transient fault: not claimed before this time */
   notBefore: string | null;
+  /** set by CancelTasks while the task runs: when, and by which request */
+  cancelRequested: string | null;
   created: string;
   modified: string;
+}
+
+/** an app the service suspended on a phone for a backup and has not yet resumed */
+export interface SuspensionTable {
+  instanceId: string;
+  package: string;
+  /** the task that suspended it */
+  taskId: string;
+  created: string;
 }
 
 export interface Database {
@@ -100,4 +111,5 @@ export interface Database {
   instances: InstanceTable;
   backupFiles: BackupFileTable;
   tasks: TaskTable;
+  suspensions: SuspensionTable;
 }

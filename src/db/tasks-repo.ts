@@ -37,8 +37,10 @@ export interface Task {
   runningChildCount: number;
   startTime: string | null;
   finishTime: string | null;
-  /** how many times a runner has claimed it */
+  /** how many times a runner has claimed it; the current run's fencing token */
   attempts: number;
+  /** set while a CancelTasks request waits for the task's runner to stop it */
+  cancelRequested: string | null;
   created: string;
   modified: string;
 }
@@ -109,6 +111,7 @@ export class TasksRepo {
       leaseOwner: null,
       leaseExpires: null,
       notBefore: null,
+      cancelRequested: null,
       created: now,
       modified: now,
     };
@@ -215,6 +218,18 @@ export class TasksRepo {
       if (r.batchResource) files.add(r.batchResource);
     }
     return { instances, files };
+  }
+
+  /** the id of the task running on the instance, if any */
+  async processingOn(instanceId: string): Promise<string | null> {
+    const r = await this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('instanceId', '=', instanceId)
+      .where('level', '=', 2)
+      .where('status', '=', 'Processing')
+      .executeTakeFirst();
+    return r?.id ?? null;
   }
 
   /** the instance's most recently settled per-instance task */

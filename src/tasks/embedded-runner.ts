@@ -4,10 +4,10 @@ import type { Kysely } from 'kysely';
 import { WORKER_DEFAULTS } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import type { Task } from '../db/tasks-repo.ts';
-import { ServiceError } from '../errors.ts';
+import { ERRORS, ServiceError } from '../errors.ts';
 import { ProgressWriter } from './progress-writer.ts';
 import type { SettledListener, TaskHandler, TaskQueue } from './task-queue.ts';
-import { type Outcome, type SettleHook, TaskStore } from './task-store.ts';
+import { type Held, type Outcome, type TaskHooks, TaskStore } from './task-store.ts';
 
 export interface EmbeddedRunnerOptions {
   /** at most this many tasks at once in this runner (default WORKER_DEFAULTS) */
@@ -28,13 +28,15 @@ export interface EmbeddedRunnerOptions {
   progressIntervalMs?: number;
   /** background faults (database down, a listener that threw); the loop backs off and carries on */
   onError?: (err: unknown, context: string) => void;
-  /** what a settled task implies, committed in the transaction that settles it */
-  onSettleInTransaction?: SettleHook;
+  /** what a claimed or settled task implies, committed in the transaction that claims or settles it */
+  hooks?: TaskHooks;
   /**
    * the retry policy: how long to wait before running a task again after this error, or null to
    * fail it now (the default: never retry)
    */
   retryDelay?: (task: Task, err: ServiceError) => number | null;
+  /** what of the handler's return value is stored as the task's Result (default: all of it) */
+  resultOf?: (task: Task, value: unknown) => unknown;
 }
 
 type State = 'created' | 'active' | 'stopping' | 'stopped';
@@ -42,6 +44,12 @@ type State = 'created' | 'active' | 'stopping' | 'stopped';
 class RunnerStopping extends Error {
   constructor() {
     super('the task runner is stopping');
+  }
+}
+/** the abort reason of a task CancelTasks stopped: it fails with TaskCancelled */
+class Cancelled extends Error {
+  constructor() {
+    super('the task was cancelled');
   }
 }
 const MAX_BACKOFF_MS = 30_000;
@@ -69,11 +77,11 @@ export class EmbeddedRunner implements TaskQueue {
   private aborting = false;
   private woken = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private readonly opts: Required<Omit<EmbeddedRunnerOptions, 'onError' | 'onSettleInTransaction' | 'retryDelay'>> &
-    Pick<EmbeddedRunnerOptions, 'onError' | 'retryDelay'>;
+  private readonly opts: Required<Omit<EmbeddedRunnerOptions, 'onError' | 'hooks' | 'retryDelay' | 'resultOf'>> &
+    Pick<EmbeddedRunnerOptions, 'onError' | 'retryDelay' | 'resultOf'>;
 
   constructor(db: Kysely<Database>, options: EmbeddedRunnerOptions = {}) {
-    this.store = new TaskStore(db, options.onSettleInTransaction);
+    this.store = new TaskStore(db, options.hooks);
     this.opts = {
       ...WORKER_DEFAULTS,
       pollIntervalMs: 1000,
@@ -132,6 +140,9 @@ export class EmbeddedRunner implements TaskQueue {
       try {
         for (const task of await this.store.recoverExpired(this.opts.maxAttempts)) await this.emitSettled(task);
         await this.abortLostStalled();
+        if (this.running.size) {
+          for (const id of await this.store.cancelRequested(this.owner)) this.abortCancelled(id);
+        }
         const free = this.opts.concurrency - this.running.size;
         if (free > 0 && this.state === 'active') {
           const claimed = await this.store.claim(this.owner, free, this.opts.leaseMs);
@@ -167,17 +178,29 @@ export class EmbeddedRunner implements TaskQueue {
     });
   }
 
+  /**
+   * CancelTasks on one task: a Waiting one fails now, a running one is marked and stopped by
+   * its runner (this one at its next poll, which this wakes). Null when it has already settled.
+   */
+  async cancel(id: string, by: string): Promise<Task | null> {
+    const r = await this.store.cancel(id, by);
+    if (r?.settled) await this.emitSettled(r.task);
+    else if (r) this.notify();
+    return r?.task ?? null;
+  }
+
   private run(task: Task): void {
+    const held: Held = { owner: this.owner, attempt: task.attempts };
     if (this.running.has(task.id)) {
       // our own stalled run of it is still stopping: hand the new claim back until it has
-      void this.store.release(this.owner, task.id).catch((err) => this.report(err, `release ${task.id}`));
+      void this.store.release(held, task.id).catch((err) => this.report(err, `release ${task.id}`));
       return;
     }
     const controller = new AbortController();
     const entry: Running = { controller, done: Promise.resolve(), active: Date.now() };
     this.running.set(task.id, entry);
     if (this.aborting) controller.abort(new RunnerStopping());
-    entry.done = this.execute(task, controller.signal)
+    entry.done = this.execute(task, held, controller)
       .catch((err) => this.report(err, `task ${task.id}`))
       .finally(() => {
         this.running.delete(task.id);
@@ -185,13 +208,14 @@ export class EmbeddedRunner implements TaskQueue {
       });
   }
 
-  private async execute(task: Task, signal: AbortSignal): Promise<void> {
+  private async execute(task: Task, held: Held, controller: AbortController): Promise<void> {
     const handler = this.handler;
     if (!handler) return;
+    const { signal } = controller;
     const progress = new ProgressWriter(this.opts.progressIntervalMs, (done, total) =>
-      this.store.progress(this.owner, task.id, done, total),
+      this.store.progress(held, task.id, done, total),
     );
-    if (signal.aborted) return this.store.release(this.owner, task.id);
+    if (signal.aborted) return this.store.release(held, task.id);
     let outcome: Outcome;
     try {
       const entry = this.running.get(task.id);
@@ -199,32 +223,41 @@ export class EmbeddedRunner implements TaskQueue {
         if (entry) entry.active = Date.now();
         progress.update(d, t);
       };
-      const result = await handler(task, { signal, progress: onProgress });
-      outcome = { status: 'Finished', result: result === undefined ? null : JSON.stringify(result) };
+      const fence = async () => {
+        if (await this.store.fence(held, task.id, this.opts.leaseMs)) return;
+        // still ours but refused: CancelTasks marked it; otherwise another runner has it now
+        if (!(await this.store.lostLease(this.owner, task.id))) controller.abort(new Cancelled());
+        else controller.abort(new Error('task taken over by another runner'));
+        throw signal.reason;
+      };
+      const value = await handler(task, { signal, progress: onProgress, fence });
+      const shown = this.opts.resultOf ? this.opts.resultOf(task, value) : value;
+      outcome = { status: 'Finished', result: shown === undefined ? null : JSON.stringify(shown), value };
     } catch (err) {
       if (signal.aborted && signal.reason instanceof RunnerStopping) {
         await progress.flush().catch(() => undefined);
-        await this.store.release(this.owner, task.id);
+        await this.store.release(held, task.id);
         return;
       }
       const delay = err instanceof ServiceError && !signal.aborted ? this.opts.retryDelay?.(task, err) : null;
       if (err instanceof ServiceError && delay != null) {
         await progress.flush().catch(() => undefined);
-        await this.store.retry(this.owner, task.id, delay, err);
+        await this.store.retry(held, task.id, delay, err);
         this.notifyLater(delay);
         return;
       }
+      const e = signal.aborted && signal.reason instanceof Cancelled ? ERRORS.taskCancelled('CancelTasks') : err;
       outcome =
-        err instanceof ServiceError
-          ? { status: 'Failed', errorCode: err.code, errorMsg: err.message }
+        e instanceof ServiceError
+          ? { status: 'Failed', errorCode: e.code, errorMsg: e.message }
           : {
               status: 'Failed',
               errorCode: 'InternalError',
-              errorMsg: err instanceof Error ? err.message : String(err),
+              errorMsg: e instanceof Error ? e.message : String(e),
             };
     }
     await progress.flush().catch((err) => this.report(err, `progress of ${task.id}`));
-    const settled = await this.store.settle(this.owner, task.id, outcome);
+    const settled = await this.store.settle(held, task.id, outcome);
     if (settled) await this.emitSettled(settled);
   }
 
@@ -252,6 +285,10 @@ export class EmbeddedRunner implements TaskQueue {
     for (const [id, r] of this.running) {
       if (now - r.active >= this.opts.stallMs && (await this.store.lostLease(this.owner, id))) this.abortTakenOver(id);
     }
+  }
+
+  private abortCancelled(id: string): void {
+    this.running.get(id)?.controller.abort(new Cancelled());
   }
 
   private abortTakenOver(id: string): void {

@@ -9,6 +9,12 @@ export interface TaskContext {
   signal: AbortSignal;
   /** bytes done / total; cheap to call often, written to the database a few times a second */
   progress(done: number, total: number): void;
+  /**
+   * call right before publishing anything (an archive, its sidecar): throws (and aborts `signal`)
+   * when this run no longer holds the task (taken over, or cancelled); otherwise the task stays
+   * this run's for another lease, so nothing a newer attempt wrote can be overwritten by this one
+   */
+  fence(): Promise<void>;
 }
 
 /** Resolves with the task's result (stored as JSON); throws a ServiceError to fail it with that code. */
@@ -23,6 +29,8 @@ export interface TaskQueue {
   notify(): void;
   /** stops claiming; aborts in-flight tasks (they go back to Waiting) unless `drain`; resolves when idle */
   stop(opts?: { drain?: boolean }): Promise<void>;
+  /** CancelTasks on a per-instance task: the task as it now is, or null when it had settled */
+  cancel(taskId: string, by: string): Promise<Task | null>;
   /** returns a function that removes the listener */
   onSettled(listener: SettledListener): () => void;
 }

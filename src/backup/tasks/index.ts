@@ -1,0 +1,16 @@
+import type { Repositories } from '../../db/database.ts';
+import type { TaskType } from '../../db/tasks-repo.ts';
+import type { TaskDefinition } from '../../tasks/define-task.ts';
+import type { TaskDeps } from '../task-deps.ts';
+import { backupAppTask } from './backup-app-task.ts';
+import { recoverAppTask } from './recover-app-task.ts';
+
+// Every task type, by its wire name: a type missing here does not compile (Record<TaskType, …>).
+
+// biome-ignore lint/suspicious/noExplicitAny: each definition is typed by its own params; the registry only dispatches
+export type AnyTaskDefinition = TaskDefinition<TaskDeps, Repositories, any, any>;
+
+export const TASKS: Record<TaskType, AnyTaskDefinition> = {
+  BackupApp: backupAppTask,
+  RecoverApp: recoverAppTask,
+};
