@@ -73,7 +73,12 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   let url: string | undefined;
   if (roles.api) {
     app = buildApi({
-      actions: actions({ db, storeFor, notifyTasks: () => runner.notify() }),
+      actions: actions({
+        db,
+        storeFor,
+        notifyTasks: () => runner.notify(),
+        cancelTask: (id, by) => runner.cancel(id, by),
+      }),
       credentials: { find: (id) => db.accounts.findKey(id) },
       nonces: db.nonces,
       logger,

@@ -15,6 +15,7 @@ import { type HttpRequest, type SignOptions, signRequest } from '../src/api/sign
 import { loadConfig } from '../src/config.ts';
 import { type Db, openDatabase } from '../src/db/database.ts';
 import { objectStoreFor } from '../src/storage/endpoints.ts';
+import { cancelWithoutRunner } from './helpers/cancel.ts';
 
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dbName = `cpb_api_pg_${process.pid}_${Date.now()}`;
@@ -42,7 +43,12 @@ beforeAll(async () => {
   const config = loadConfig({ flags: { dataDir: join(dir, 'data'), databaseUrl: url.toString() }, env: {} });
   db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   app = buildApi({
-    actions: actions({ db, storeFor: (e) => objectStoreFor(e, config.storage, config.dataDir), notifyTasks: () => {} }),
+    actions: actions({
+      db,
+      storeFor: (e) => objectStoreFor(e, config.storage, config.dataDir),
+      notifyTasks: () => {},
+      cancelTask: cancelWithoutRunner(db),
+    }),
     credentials: { find: (id) => db.accounts.findKey(id) },
     nonces: db.nonces,
     logger: pino({ level: 'silent' }),

@@ -19,6 +19,7 @@ import { serviceErrorOf } from '../src/api/transport.ts';
 import { loadConfig } from '../src/config.ts';
 import { type Db, openDatabase } from '../src/db/database.ts';
 import { objectStoreFor } from '../src/storage/endpoints.ts';
+import { cancelWithoutRunner } from './helpers/cancel.ts';
 
 let dir: string;
 let db: Db;
@@ -31,7 +32,12 @@ beforeAll(async () => {
   const config = loadConfig({ flags: { dataDir: join(dir, 'data') }, env: {} });
   db = await openDatabase({ dataDir: config.dataDir });
   app = buildApi({
-    actions: actions({ db, storeFor: (e) => objectStoreFor(e, config.storage, config.dataDir), notifyTasks: () => {} }),
+    actions: actions({
+      db,
+      storeFor: (e) => objectStoreFor(e, config.storage, config.dataDir),
+      notifyTasks: () => {},
+      cancelTask: cancelWithoutRunner(db),
+    }),
     credentials: { find: (id) => db.accounts.findKey(id) },
     nonces: db.nonces,
     logger: pino({ level: 'silent' }),

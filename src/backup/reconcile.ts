@@ -1,10 +1,11 @@
 import type { InstanceStatus } from '../db/instances-repo.ts';
 import { sidecarKey } from './sidecar.ts';
+import { liftLeftovers } from './suspensions.ts';
 import type { TaskDeps } from './task-deps.ts';
 
 // Repairs what a crash of an older version (or anything outside a task's settle transaction)
 // could have left: an instance or a backup file in a transient status with no unsettled task
-// working on it. Statuses are read before the busy set, so a task that starts meanwhile is seen
+// working on it, an app a killed process left suspended, an upload a dead put left behind. Statuses are read before the busy set, so a task that starts meanwhile is seen
 // as busy; every repair is a compare-and-set on the status it saw. Returns what it fixed.
 
 const TRANSIENT_INSTANCE: InstanceStatus[] = ['BACKUPING', 'RECOVERING'];
@@ -39,6 +40,24 @@ export async function reconcile(deps: TaskDeps): Promise<string[]> {
       const store = deps.storeFor(file.endpoint);
       await store.delete(file.bucket, sidecarKey(file.objectKey));
       await store.delete(file.bucket, file.objectKey);
+    }
+  }
+  // suspensions a killed process left on phones no task is about to use (a task lifts them itself)
+  for (const instanceId of new Set((await db.suspensions.list()).map((s) => s.instanceId))) {
+    if (busy.instances.has(instanceId)) continue;
+    const instance = await db.instances.byId(instanceId);
+    if (!instance) continue;
+    try {
+      const device = await deps.connect(instance.adbAddress);
+      try {
+        for (const pkg of await liftLeftovers(deps, instance, device))
+          fixed.push(`instance ${instanceId}: ${pkg} resumed`);
+      } finally {
+        await device.close().catch(() => {});
+      }
+    } catch (err) {
+      // the phone is away: the record stays, for the next pass or the next task on it
+      fixed.push(`instance ${instanceId}: suspensions left in place, phone unreachable (${(err as Error).message})`);
     }
   }
   // puts that died with their process (temp files, multipart uploads) where backups are written;

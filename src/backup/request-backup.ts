@@ -31,9 +31,6 @@ export async function loadInstances(deps: ServiceDeps, account: string, ids: str
     // another account's instance is reported exactly like a missing one
     const instance = await deps.db.instances.get(account, id);
     if (!instance) throw ERRORS.instanceNotFound(id);
-    if (instance.status === 'BACKUPING' || instance.status === 'RECOVERING') {
-      throw ERRORS.instanceBusy(id, instance.status);
-    }
     found.push(instance);
   }
   return found;

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import type { Task } from '../db/tasks-repo.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 /** What the API actions need from the rest of the service. */
@@ -7,4 +8,6 @@ export interface ServiceDeps {
   storeFor: (endpoint: string) => ObjectStore;
   /** wakes the task runner after tasks were created */
   notifyTasks: () => void;
+  /** CancelTasks on one per-instance task (src/tasks/task-queue.ts): the task now, or null if it had settled */
+  cancelTask: (taskId: string, by: string) => Promise<Task | null>;
 }

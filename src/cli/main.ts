@@ -4,6 +4,7 @@ import { registerEmulator } from './commands/emulator.ts';
 import { registerInstances } from './commands/instances.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerServe, registerWorker } from './commands/serve.ts';
+import { registerTasks } from './commands/tasks.ts';
 
 // Entry point of the `cloudphone-backup` binary: one subcommand per role.
 const program = new Command('cloudphone-backup').description(
@@ -16,5 +17,6 @@ registerKeys(program);
 registerInstances(program);
 registerEmulator(program);
 registerCall(program);
+registerTasks(program);
 
 await program.parseAsync(process.argv);

@@ -95,6 +95,12 @@ export class InstancesRepo {
     return rows.map(toInstance);
   }
 
+  /** an instance of any account by its id (ids are unique across accounts; for the reconciler) */
+  async byId(id: string): Promise<Instance | null> {
+    const r = await this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toInstance(r) : null;
+  }
+
   list(account: string, f: InstanceFilters = {}, page: PageRequest = {}): Promise<Page<Instance>> {
     let q = this.db.selectFrom('instances').where('account', '=', account);
     if (f.ids?.length) q = q.where('id', 'in', f.ids);

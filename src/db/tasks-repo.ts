@@ -185,6 +185,18 @@ export class TasksRepo {
     );
   }
 
+  /** a batch's per-instance tasks */
+  async childrenOf(account: string, batchId: string): Promise<Task[]> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('account', '=', account)
+      .where('parentId', '=', batchId)
+      .orderBy('id')
+      .execute();
+    return rows.map(toTask);
+  }
+
   /** unsettled (Waiting or Processing) per-instance RecoverApp tasks reading a backup file, other than `except` */
   async unsettledRestoresOf(fileId: string, except: string): Promise<number> {
     const row = await this.db

@@ -1,6 +1,7 @@
 import type { ServiceDeps } from '../../backup/service-deps.ts';
 import type { ActionDefinition } from '../action.ts';
 import { backupApp } from './backup-app.ts';
+import { cancelTasks } from './cancel-tasks.ts';
 import { deleteBackupFile } from './delete-backup-file.ts';
 import { describeAndroidInstances } from './describe-android-instances.ts';
 import { describeBackupFiles } from './describe-backup-files.ts';
@@ -16,5 +17,6 @@ export function actions(deps: ServiceDeps): ActionDefinition[] {
     deleteBackupFile(deps),
     describeTasks(deps),
     describeAndroidInstances(deps),
+    cancelTasks(deps),
   ];
 }

@@ -32,14 +32,15 @@ export function registerCall(program: Command): void {
     });
 }
 
-interface CallFlags {
+export interface CallFlags {
   endpoint?: string;
   signature: string;
   method: string;
   form?: boolean;
 }
 
-async function runCall(action: string, params: Record<string, string>, flags: CallFlags): Promise<void> {
+/** signs and sends one action with the key from the environment; prints the JSON response */
+export async function runCall(action: string, params: Record<string, string>, flags: CallFlags): Promise<void> {
   const accessKeyId = process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
   const accessKeySecret = process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
   if (!accessKeyId || !accessKeySecret) {
