@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcile } from '../src/backup/reconcile.ts';
 import { connectAdb } from '../src/devices/adb/connect.ts';
 import type { Device } from '../src/devices/device.ts';
+import { objectStoreFor } from '../src/storage/endpoints.ts';
 import { type Call, client } from './helpers/clients.ts';
 import { type Stack, startStack } from './helpers/stack.ts';
 import { snapshot } from './helpers/tree.ts';
@@ -13,7 +15,8 @@ import { type Row, waitFor, waitTask } from './helpers/wait.ts';
 
 // CancelTasks (our addition) and what it must leave: a waiting task fails at once; a running
 // backup stops within a poll interval with the app resumed and nothing stored; a running restore
-// stops with the target as it was; every id is checked before anything is cancelled.
+// stops with the target as it was; every id is checked before anything is cancelled. And the
+// suspensions a killed process left: lifted by the next task on the phone, or the reconciler.
 
 const ENDPOINT = 'oss-cn-hangzhou.aliyuncs.com';
 const NOTES = 'com.example.notes';
@@ -170,4 +173,48 @@ describe('CancelTasks', () => {
     expect(await waitTask(call, String(child.TaskId), 20_000)).toMatchObject({ ErrorCode: 'TaskCancelled' });
     expect((await device.packageInfo(NOTES))?.suspended).toBe(false);
   }, 120_000);
+});
+
+describe('suspensions a killed process left', () => {
+  /** what a process killed mid-backup leaves: the app suspended by us, and our record of it */
+  const leaveSuspended = async (phone: number) => {
+    const d = await connectAdb(stack.phones[phone]?.address as string, { keyDir: join(stack.dataDir, 'adb') });
+    await stack.service.db.suspensions.record(stack.ids[phone] as string, NOTES, 't-killed');
+    expect(await d.suspend(NOTES)).toBe(true);
+    return d;
+  };
+
+  it('are lifted by the next task on that phone before it reads any package', async () => {
+    bulk(1, 1);
+    const d = await leaveSuspended(1);
+    const child = childOf(await backup(stack.ids[1], 'oss://bucket/next/'));
+    const done = await waitTask(call, String(child.TaskId));
+    expect(done).toMatchObject({ TaskStatus: 'Finished' });
+    // it was suspended and resumed by this backup, not copied as "suspended by someone else"
+    expect(JSON.parse(String(done.Result)).warnings).toEqual([]);
+    expect((await d.packageInfo(NOTES))?.suspended).toBe(false);
+    expect(await stack.service.db.suspensions.list()).toEqual([]);
+    await d.close();
+  }, 60_000);
+
+  it('are lifted by the reconciler on a phone no task is about to use, and kept while it is away', async () => {
+    const d = await leaveSuspended(1);
+    const keyDir = join(stack.dataDir, 'adb');
+    const deps = {
+      db: stack.service.db,
+      connect: (address: string) => connectAdb(address, { keyDir, timeoutMs: 2_000 }),
+      storeFor: (e: string) => objectStoreFor(e, { default: { driver: 'fs' }, endpoints: {} }, stack.dataDir),
+      backup: { requireSuspension: false },
+      abandonedAfterMs: 60_000,
+    };
+    const away = { ...deps, connect: () => Promise.reject(new Error('connection refused')) };
+    expect(await reconcile(away)).toContain(
+      `instance ${stack.ids[1]}: suspensions left in place, phone unreachable (connection refused)`,
+    );
+    expect(await stack.service.db.suspensions.list()).toHaveLength(1);
+    expect(await reconcile(deps)).toContain(`instance ${stack.ids[1]}: ${NOTES} resumed`);
+    expect((await d.packageInfo(NOTES))?.suspended).toBe(false);
+    expect(await stack.service.db.suspensions.list()).toEqual([]);
+    await d.close();
+  }, 60_000);
 });

@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ArchiveWriter } from '../src/backup/archive/archive-writer.ts';
 import { reconcile } from '../src/backup/reconcile.ts';
+import { storeArchive } from '../src/backup/store-archive.ts';
 import type { TaskDeps } from '../src/backup/task-deps.ts';
 import { TASKS } from '../src/backup/tasks/index.ts';
 import { type Db, repositories } from '../src/db/database.ts';
@@ -111,6 +113,68 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
     expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('BACKUP_FAILED');
   });
 
+  it('fences a run that lost its task: none of its writes lands, even when its runner holds the newer attempt', async () => {
+    const f = await file('BACKUPING');
+    await db.tasks.createBatch(ACCOUNT, {
+      type: 'BackupApp',
+      invokeId: 'r',
+      param: {},
+      children: [
+        { instanceId: 'acp-a', instanceName: 'acp-a', param: { backupFileId: f.id, packages: ['com.example.notes'] } },
+      ],
+    });
+    const s = store();
+    const [first] = await s.claim('w1', 1, 60_000);
+    const id = first?.id as string;
+    // w1's run stalled: its lease lapsed, the task was recovered, and w1 itself claimed it again
+    await db.kysely
+      .updateTable('tasks')
+      .set({ leaseExpires: new Date(0).toISOString() })
+      .where('id', '=', id)
+      .execute();
+    await s.recoverExpired(3);
+    const [second] = await s.claim('w1', 1, 60_000);
+    expect(second?.attempts).toBe(2);
+    const stale = w1(first);
+    expect(await s.fence(stale, id, 60_000)).toBe(false);
+    await s.progress(stale, id, 999, 999);
+    expect(await s.settle(stale, id, { status: 'Finished', result: null })).toBeNull();
+    expect(await s.retry(stale, id, 1, { code: 'InstanceUnreachable', message: 'x' })).toBeNull();
+    expect(await db.tasks.get(ACCOUNT, id)).toMatchObject({ status: 'Processing', attempts: 2, bytesDone: 0 });
+    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('BACKUPING');
+    // the current attempt passes its fence and settles
+    expect(await s.fence(w1(second), id, 60_000)).toBe(true);
+    expect((await s.settle(w1(second), id, { status: 'Failed', errorCode: 'X', errorMsg: 'y' }))?.status).toBe(
+      'Failed',
+    );
+  });
+
+  it("refuses the fence of a run CancelTasks marked, and fails a dead runner's marked task instead of rerunning it", async () => {
+    const f = await file('BACKUPING');
+    await db.tasks.createBatch(ACCOUNT, {
+      type: 'BackupApp',
+      invokeId: 'r',
+      param: {},
+      children: [
+        { instanceId: 'acp-a', instanceName: 'acp-a', param: { backupFileId: f.id, packages: ['com.example.notes'] } },
+      ],
+    });
+    const s = store();
+    const [run] = await s.claim('w1', 1, 60_000);
+    const id = run?.id as string;
+    expect(await s.cancel(id, 'a test')).toMatchObject({ settled: false });
+    expect(await s.cancelRequested('w1')).toEqual([id]);
+    expect(await s.fence(w1(run), id, 60_000)).toBe(false);
+    await db.kysely
+      .updateTable('tasks')
+      .set({ leaseExpires: new Date(0).toISOString() })
+      .where('id', '=', id)
+      .execute();
+    const [failed] = await s.recoverExpired(3);
+    expect(failed).toMatchObject({ id, status: 'Failed', errorCode: 'TaskCancelled' });
+    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('BACKUP_FAILED');
+  });
+
   it('keeps a backup file RECOVERING until the last restore from it settles', async () => {
     const f = await file('RECOVERING');
     const { children } = await db.tasks.createBatch(ACCOUNT, {
@@ -174,6 +238,33 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
     expect((await db.backupFiles.get(ACCOUNT, busyFile.id))?.status).toBe('RECOVERING');
     expect(existsSync(join(dir, 'f.tar.zst'))).toBe(false);
     expect(await reconcile(deps())).toEqual([]);
+  });
+});
+
+describe('the fence before a publish', () => {
+  it('discards an archive whose run lost its task: nothing under its key, no temp file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'fence-store-'));
+    const store = new FsObjectStore(root);
+    const opts = {
+      signal: new AbortController().signal,
+      onBytes: () => {},
+      beforeCommit: async () => {
+        throw ERRORS.taskInterrupted(1);
+      },
+    };
+    const build = async (w: ArchiveWriter) => {
+      await w.addFile('apps/com.example.notes/apk/base.apk', { mode: 0o644, uid: 0, gid: 0, size: 3, mtime: 0 }, [
+        Buffer.from('abc'),
+      ]);
+    };
+    await expect(storeArchive(store, 'bucket', 'dir/a.tar.zst', opts, build)).rejects.toMatchObject({
+      code: 'TaskInterrupted',
+    });
+    expect(readdirSync(join(root, 'bucket', 'dir'))).toEqual([]);
+    // the same archive with the fence passed is stored
+    const passed = { ...opts, beforeCommit: async () => {} };
+    expect((await storeArchive(store, 'bucket', 'dir/a.tar.zst', passed, build)).size).toBeGreaterThan(0);
+    expect(readdirSync(join(root, 'bucket', 'dir'))).toEqual(['a.tar.zst']);
   });
 });
 

@@ -31,6 +31,9 @@ export async function storeArchive(
   const z = zstdCompress();
   const tap = digestTap();
   const body = tap.stream;
+  // the put reports what its body's failure meant, and the catch below rethrows the cause: the
+  // destroy there must not also surface as an uncaught 'error' once the store stopped listening
+  body.on('error', () => {});
   z.output.pipe(body, { end: false });
   const failed = new AbortController();
   const signal = AbortSignal.any([outer, failed.signal]);
