@@ -96,8 +96,11 @@ export const ERRORS = {
     make('AppNotInstalled', 400, `The app ${pkg} is not installed on instance ${instanceId}.`),
   instanceUnreachable: (instanceId: string, why: string) =>
     transient(make('InstanceUnreachable', 503, `Instance ${instanceId} cannot be reached over ADB: ${why}`)),
+  /** the phone's own words decide: a write that failed for space (toybox/Bionic strerror) is DeviceStorageFull */
   deviceCommandFailed: (instanceId: string, why: string) =>
-    make('DeviceOperationFailed', 500, `An operation on instance ${instanceId} failed: ${why}`),
+    /No space left on device|ENOSPC|Disk quota exceeded/.test(why)
+      ? ERRORS.deviceStorageFull(instanceId, why)
+      : make('DeviceOperationFailed', 500, `An operation on instance ${instanceId} failed: ${why}`),
   userStorageLocked: (instanceId: string) =>
     make(
       'UserStorageLocked',

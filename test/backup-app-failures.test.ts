@@ -173,7 +173,7 @@ describe('BackupApp tasks that fail leave nothing that looks complete', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', bucketDir]);
     try {
       const { child, file } = await failedBackup({ BackupFilePath: 'oss://full/dir/' });
-      expect(child).toMatchObject({ TaskStatus: 'Failed', ErrorCode: 'StorageOperationFailed' });
+      expect(child).toMatchObject({ TaskStatus: 'Failed', ErrorCode: 'StorageQuotaExceeded' });
       expect(String(child.ErrorMsg)).toMatch(/space|ENOSPC/i);
       expect(file.Status).toBe('BACKUP_FAILED');
       expect(readdirSync(bucketDir, { recursive: true })).toEqual(['dir']);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +149,21 @@ describe('a restore that fails', () => {
     expect(leftovers()).toEqual([]);
     expect(appData('com.example.notes')).toEqual(before);
     expect(appData('com.example.gallery')).toEqual(gallery);
+  }, 60_000);
+
+  it('on a phone whose storage is full fails with DeviceStorageFull and leaves the target as it was', async () => {
+    const before = await phoneState();
+    const tmp = join(stack.phones[1]?.phone.root as string, 'data/local/tmp');
+    // a full /data: the APKs cannot be staged (what the phone's own tools say then is mapped)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', tmp]);
+    try {
+      execFileSync('sh', ['-c', `dd if=/dev/zero of='${tmp}/filler' bs=4k 2>/dev/null || true`]);
+      await expect(restoreWith(await faulty(() => false))).rejects.toMatchObject({ code: 'DeviceStorageFull' });
+    } finally {
+      execFileSync('umount', [tmp]);
+    }
+    expect(leftovers()).toEqual([]);
+    expect(await phoneState()).toEqual(before);
   }, 60_000);
 
   it('and then succeeds once the fault is gone', async () => {

@@ -192,7 +192,9 @@ export function storageError(what: string, err: unknown): ServiceError {
   if (err instanceof ServiceError) return err;
   const e = err as NodeJS.ErrnoException;
   const reason = /^[A-Z0-9_]+: ([^,]+)/.exec(e?.message ?? '')?.[1] ?? e?.message ?? String(err);
-  const failure = ERRORS.storageFailed(`${what}: ${reason}${e?.code ? ` (${e.code})` : ''}`);
+  const why = `${what}: ${reason}${e?.code ? ` (${e.code})` : ''}`;
+  const failure =
+    e?.code === 'ENOSPC' || e?.code === 'EDQUOT' ? ERRORS.storageQuotaExceeded(why) : ERRORS.storageFailed(why);
   (failure as { cause?: unknown }).cause = err;
   return failure;
 }
