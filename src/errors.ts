@@ -145,7 +145,7 @@ export const ERRORS = {
     make('DeviceStorageFull', 507, `Instance ${instanceId} has no space left: ${why}`),
   /** the object store (or the local disk behind the fs store) is full or over its quota */
   storageQuotaExceeded: (why: string) =>
-    make('StorageQuotaExceeded', 507, `The object store has no space left for this backup: ${why}`),
+    make('StorageQuotaExceeded', 507, `The object store has no space left: ${why}`),
   incompatible: (code: string, message: string) => make(code, 400, message),
   alreadyExists: (what: string) => make('ResourceAlreadyExists', 409, `${what} already exists.`),
 

@@ -28,9 +28,9 @@ describe('FsObjectStore', () => {
   it.skipIf(!mounted)('reports a full disk clearly and leaves no temp file behind', async () => {
     const store = new FsObjectStore(tiny);
     const err = await store.put('bkt', 'backups/big', bytes(2 * MiB)).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'StorageOperationFailed', httpStatus: 500 });
+    expect(err).toMatchObject({ code: 'StorageQuotaExceeded', httpStatus: 507 });
     expect((err as Error).message).toBe(
-      'The object store failed: writing oss://bkt/backups/big: no space left on device (ENOSPC)',
+      'The object store has no space left: writing oss://bkt/backups/big: no space left on device (ENOSPC)',
     );
     expect(readdirSync(join(tiny, 'bkt', 'backups'))).toEqual([]);
     expect(await store.head('bkt', 'backups/big')).toBeNull();

@@ -39,7 +39,8 @@ export class FsObjectStore implements ObjectStore {
       let sourceError: unknown;
       let writeError: unknown;
       body.once('error', (err) => {
-        sourceError = err;
+        // pipeline hands the file's own error back to the body too: that one stays the file's
+        if (err !== writeError) sourceError = err;
       });
       out.once('error', (err) => {
         writeError = err;
