@@ -1,4 +1,4 @@
-import { chownSync, lstatSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, type Dirent, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Node, snapshot } from './tree.ts';
 
@@ -46,4 +46,19 @@ export function changeAppData(phoneRoot: string, pkg: string, mark: string): voi
   write(join(ce, 'files/notes/index.json'), JSON.stringify({ pkg, notes: 3, mark }));
   write(join(ce, 'files', `added-${mark}.txt`), `written after the backup (${mark})\n`);
   rmSync(join(phoneRoot, PARTS.de as string, pkg, 'files/boot-state.txt'), { force: true });
+}
+
+/** staging and trash folders (.cpb-*) a restore left where it stages on the phone */
+export function stagingLeftovers(phoneRoot: string): string[] {
+  const places = [
+    'data/local/tmp',
+    PARTS.ce,
+    PARTS.de,
+    ...['data', 'obb', 'media'].map((d) => `data/media/0/Android/${d}`),
+  ] as string[];
+  return places.flatMap((p) =>
+    (readdirSync(join(phoneRoot, p), { withFileTypes: true }) as Dirent[])
+      .filter((e) => e.name.startsWith('.cpb-'))
+      .map((e) => `${p}/${e.name}`),
+  );
 }
