@@ -77,8 +77,6 @@ export const ERRORS = {
     make('InvalidBackupFileId.NotFound', 404, `The specified backup file ${id} does not exist.`),
   backupFileInUse: (id: string, status: string) =>
     make('IncorrectBackupFileStatus', 409, `The backup file ${id} is ${status} and cannot be used for this operation.`),
-  instanceBusy: (id: string, status: string) =>
-    make('IncorrectInstanceStatus', 409, `The instance ${id} is ${status}; wait for its current task to finish.`),
   tooManyPendingTasks: (id: string, count: number, max: number) =>
     make(
       'TooManyPendingTasks',
