@@ -74,6 +74,8 @@ const schema = z
       .strictObject({
         keyDir: z.string().min(1).optional(),
         connectTimeoutMs: int(100, 600_000).default(10_000),
+        /** while a stream waits on the phone, how long it may send nothing before the task fails (transient) */
+        idleTimeoutMs: int(100, 86_400_000).default(120_000),
       })
       .prefault({}),
     backup: z
@@ -89,6 +91,10 @@ const schema = z
       .strictObject({
         default: driver.nullable().default({ driver: 'fs' }),
         endpoints: z.record(endpointName, driver).default({}),
+        /** s3: an attempt that sends or receives nothing for this long fails (socket inactivity) */
+        requestTimeoutMs: int(100, 3_600_000).default(60_000),
+        /** s3: TCP/TLS connect bound */
+        connectTimeoutMs: int(100, 600_000).default(10_000),
       })
       .prefault({}),
   })
@@ -125,6 +131,9 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['WORKER_SHUTDOWN_GRACE_MS', ['worker', 'shutdownGraceMs']],
   ['ADB_KEY_DIR', ['adb', 'keyDir']],
   ['ADB_CONNECT_TIMEOUT_MS', ['adb', 'connectTimeoutMs']],
+  ['ADB_IDLE_TIMEOUT_MS', ['adb', 'idleTimeoutMs']],
+  ['STORAGE_REQUEST_TIMEOUT_MS', ['storage', 'requestTimeoutMs']],
+  ['STORAGE_CONNECT_TIMEOUT_MS', ['storage', 'connectTimeoutMs']],
   ['BACKUP_REQUIRE_SUSPENSION', ['backup', 'requireSuspension']],
 ];
 // Commander's camel-cased option names. `--no-worker` yields worker=true when absent, so only false counts.

@@ -46,9 +46,9 @@ describe('loadConfig', () => {
         retryBaseMs: 2_000,
         retryMaxMs: 60_000,
       },
-      adb: { keyDir: resolve('data', 'adb'), connectTimeoutMs: 10_000 },
+      adb: { keyDir: resolve('data', 'adb'), connectTimeoutMs: 10_000, idleTimeoutMs: 120_000 },
       backup: { requireSuspension: false },
-      storage: { default: { driver: 'fs' }, endpoints: {} },
+      storage: { default: { driver: 'fs' }, endpoints: {}, requestTimeoutMs: 60_000, connectTimeoutMs: 10_000 },
     });
     expect(c.databaseUrl).toBeUndefined();
   });
@@ -76,7 +76,20 @@ describe('loadConfig', () => {
           secretAccessKey: '…',
         },
       },
+      requestTimeoutMs: 60_000,
+      connectTimeoutMs: 10_000,
     });
+  });
+
+  it('reads the inactivity timeouts from the file and the environment, with their floors', () => {
+    const path = file({ adb: { idleTimeoutMs: 5000 }, storage: { requestTimeoutMs: 7000 } });
+    const c = loadConfig({ flags: { config: path }, env: { STORAGE_CONNECT_TIMEOUT_MS: '3000' } });
+    expect([c.adb.idleTimeoutMs, c.storage.requestTimeoutMs, c.storage.connectTimeoutMs]).toEqual([5000, 7000, 3000]);
+    const e = loadConfig({ flags: {}, env: { ADB_IDLE_TIMEOUT_MS: '900', STORAGE_REQUEST_TIMEOUT_MS: '1500' } });
+    expect([e.adb.idleTimeoutMs, e.storage.requestTimeoutMs]).toEqual([900, 1500]);
+    expect(() => loadConfig({ flags: {}, env: { ADB_IDLE_TIMEOUT_MS: '99' } })).toThrow(
+      /adb\.idleTimeoutMs="99" \(env ADB_IDLE_TIMEOUT_MS\)/,
+    );
   });
 
   it('layers flags over env over the file over defaults, field by field', () => {
@@ -91,7 +104,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ flags: {}, env });
     expect(c.server).toEqual({ host: '0.0.0.0', port: 2222 });
     expect(c.dataDir).toBe('/srv/from-env');
-    expect(c.adb).toEqual({ keyDir: '/srv/from-env/adb', connectTimeoutMs: 5000 });
+    expect(c.adb).toEqual({ keyDir: '/srv/from-env/adb', connectTimeoutMs: 5000, idleTimeoutMs: 120_000 });
     expect(c.worker).toEqual({
       enabled: false,
       concurrency: 3,

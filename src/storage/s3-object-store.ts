@@ -12,6 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { ERRORS, ServiceError } from '../errors.ts';
 import { assertBucket, assertKey, assertPrefix, objectUrl } from './object-key.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import { STALLED, stallsAreFinal, watchBody } from './s3-timeouts.ts';
 
 // S3-compatible stores (AWS, MinIO, Alibaba OSS through its S3 endpoint). Puts stream through lib-storage's
 // multipart Upload, which holds at most queueSize parts in flight plus one being filled, so memory is
@@ -31,6 +32,14 @@ export interface S3StoreOptions {
   queueSize?: number;
   /** keys per ListObjectsV2 page */
   listPageSize?: number;
+  /**
+   * socket inactivity bound on every request, response bodies included: a request that moves no
+   * byte for this long fails as a transient StorageOperationFailed, not retried by the SDK
+   * (default 60 s)
+   */
+  requestTimeoutMs?: number;
+  /** TCP (and TLS) connect bound (default 10 s) */
+  connectTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -40,9 +49,11 @@ export class S3ObjectStore implements ObjectStore {
   readonly #partSize: number;
   readonly #queueSize: number;
   readonly #pageSize: number | undefined;
+  readonly #idleMs: number;
 
   constructor(opts: S3StoreOptions) {
     const { accessKeyId, secretAccessKey } = opts;
+    this.#idleMs = opts.requestTimeoutMs ?? 60_000;
     this.#client = new S3Client({
       endpoint: opts.url,
       region: opts.region,
@@ -51,8 +62,12 @@ export class S3ObjectStore implements ObjectStore {
       // The SDK's default CRC trailers are not understood by OSS and older S3-compatible servers.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // options for the SDK's own NodeHttpHandler (RequestHandler.create in runtimeConfig.js);
+      // socketTimeout is the inactivity bound, requestTimeout only a warn-by-default deadline
+      requestHandler: { connectionTimeout: opts.connectTimeoutMs ?? 10_000, socketTimeout: this.#idleMs },
     });
     this.#client.middlewareStack.add(forbidOverwrite, { step: 'build', name: 'ossForbidOverwrite' });
+    this.#client.middlewareStack.add(stallsAreFinal, { step: 'deserialize', priority: 'high', name: 'stallsAreFinal' });
     this.#partSize = Math.max(5 * MiB, opts.partSize ?? 8 * MiB);
     this.#queueSize = Math.max(1, opts.queueSize ?? 2);
     this.#pageSize = opts.listPageSize;
@@ -84,10 +99,13 @@ export class S3ObjectStore implements ObjectStore {
         cb(null, chunk);
       },
     });
-    body.on('error', (err) => counted.destroy(err));
-    counted.on('error', (err) => {
+    // only the producer's own errors: lib-storage abandoning `counted` after a failed part
+    // destroys it with an AbortError, which must not hide the store's error
+    body.on('error', (err) => {
       sourceError ??= err;
+      counted.destroy(err);
     });
+    counted.on('error', () => {});
     body.pipe(counted);
     if (opts.signal) addAbortSignal(opts.signal, counted);
     const upload = new Upload({
@@ -116,7 +134,8 @@ export class S3ObjectStore implements ObjectStore {
     try {
       const res = await this.#client.send(cmd, { abortSignal: opts.signal });
       if (!(res.Body instanceof Readable)) throw new Error('the response has no body stream');
-      return opts.signal ? addAbortSignal(opts.signal, res.Body) : res.Body;
+      const body = watchBody(res.Body, this.#idleMs, (err) => s3Error(`reading ${url}`, err));
+      return opts.signal ? addAbortSignal(opts.signal, body) : body;
     } catch (err) {
       if (status(err) === 404) throw ERRORS.objectNotFound(url);
       throw s3Error(`reading ${url}`, err);
@@ -240,6 +259,6 @@ function isTransient(err: unknown): boolean {
   const e = err as NodeJS.ErrnoException | undefined;
   return (
     ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(e?.code ?? '') ||
-    ['TimeoutError', 'SlowDown', 'RequestTimeout', 'ThrottlingException'].includes(e?.name ?? '')
+    ['TimeoutError', STALLED, 'SlowDown', 'RequestTimeout', 'ThrottlingException'].includes(e?.name ?? '')
   );
 }
