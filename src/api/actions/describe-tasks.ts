@@ -80,5 +80,7 @@ function render(t: Task, instanceStatus: string) {
     // not in Alibaba's model (SDKs ignore unknown keys): progress of the work in bytes
     BytesDone: t.bytesDone,
     BytesTotal: t.bytesTotal,
+    // also ours: how many runs it took (retries after transient faults, takeovers of a dead worker's run)
+    Attempts: t.attempts,
   };
 }
