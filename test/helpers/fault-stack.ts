@@ -52,12 +52,17 @@ export async function adminQuery(url: string, text: string): Promise<void> {
   }
 }
 
-export async function startFaultStack(opts: { backend: Backend; phones: number }): Promise<FaultStack> {
+/** `databaseUrl`: a PostgreSQL database the caller owns (not dropped); else a fresh one per backend */
+export async function startFaultStack(opts: {
+  backend: Backend;
+  phones: number;
+  databaseUrl?: string;
+}): Promise<FaultStack> {
   const dir = mkdtempSync(join(tmpdir(), 'cpb-fault-'));
   const dataDir = join(dir, 'data');
-  let databaseUrl: string | undefined;
+  let databaseUrl = opts.databaseUrl;
   let database: string | undefined;
-  if (opts.backend === 'postgres') {
+  if (opts.backend === 'postgres' && !databaseUrl) {
     database = `cpb_fault_${process.pid}_${Date.now()}`;
     await adminQuery(ADMIN, `create database ${database}`);
     const url = new URL(ADMIN);
