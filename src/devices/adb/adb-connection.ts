@@ -7,12 +7,17 @@ import { A_CLSE, A_OKAY, A_OPEN, A_WRTE, encodePacket, type Packet } from './pac
 
 // A connected adbd: the stream table over one socket. Losing the socket destroys every open
 // stream with "device <addr> disconnected", so no reader or writer is ever left hanging.
+// An inactivity watchdog does the same for a phone that stops answering without closing the
+// socket (frozen, or a dead link with no RST): while some stream waits on the device and no byte
+// has come from it for idleTimeoutMs, the connection fails as InstanceUnreachable (transient).
 
 export interface ConnectOptions {
   host: string;
   port: number;
   key: AdbKey;
   timeoutMs: number;
+  /** how long the device may stay silent while a stream waits on it */
+  idleTimeoutMs: number;
   signal?: AbortSignal;
 }
 
@@ -23,6 +28,9 @@ export class AdbConnection implements StreamHost {
   private nextId = 1;
   private closedError: ServiceError | null = null;
   private readonly closed: Promise<void>;
+  /** performance.now() of the last byte from the device, or of our last packet to it */
+  private lastActivity = performance.now();
+  private idleTimer: NodeJS.Timeout | null = null;
 
   static async connect(opts: ConnectOptions): Promise<AdbConnection> {
     const hs = await handshake(opts);
@@ -51,14 +59,17 @@ export class AdbConnection implements StreamHost {
     const socket = hs.socket;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
+      this.lastActivity = performance.now();
       try {
         for (const p of decoder.push(chunk)) this.dispatch(p);
       } catch (err) {
-        this.shutdown(`sent a corrupt packet (${(err as Error).message})`);
+        this.shutdown(this.disconnected(`sent a corrupt packet (${(err as Error).message})`));
       }
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => this.shutdown(`(${err.code ?? err.message})`));
-    socket.on('close', () => this.shutdown(''));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      this.shutdown(this.disconnected(`(${err.code ?? err.message})`)),
+    );
+    socket.on('close', () => this.shutdown(this.disconnected('')));
   }
 
   get features(): Set<string> {
@@ -98,7 +109,11 @@ export class AdbConnection implements StreamHost {
   }
 
   send(command: number, arg0: number, arg1: number, payload?: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(encodePacket(command, arg0, arg1, payload, this.needsChecksum));
+    if (this.socket.destroyed) return;
+    this.socket.write(encodePacket(command, arg0, arg1, payload, this.needsChecksum));
+    // every OPEN, WRTE and deferred OKAY asks the device for an answer: its silence counts from here
+    this.lastActivity = performance.now();
+    this.watch();
   }
 
   forget(localId: number): void {
@@ -106,7 +121,7 @@ export class AdbConnection implements StreamHost {
   }
 
   async close(): Promise<void> {
-    this.shutdown('', 'closed');
+    this.shutdown(this.disconnected('', 'closed'), true);
     this.socket.end();
     // a device that never answers our FIN must not keep close() waiting
     setTimeout(() => this.socket.destroy(), 1000).unref();
@@ -131,6 +146,30 @@ export class AdbConnection implements StreamHost {
     }
   }
 
+  /** arms the watchdog; a data handler that only notes the time keeps bulk transfers cheap */
+  private watch(): void {
+    if (this.idleTimer || this.closedError) return;
+    this.idleTimer = setTimeout(() => this.checkIdle(), this.opts.idleTimeoutMs);
+    // the socket keeps the process alive while it is open; the watchdog alone must not
+    this.idleTimer.unref();
+  }
+
+  private checkIdle(): void {
+    this.idleTimer = null;
+    if (this.closedError) return;
+    // nothing is owed to us (no stream, or every reader is holding the device back): disarmed
+    // until the next packet we send, so an idle connection never times out
+    if (this.opening.size === 0 && ![...this.streams.values()].some((s) => s.awaitsDevice)) return;
+    const limit = this.opts.idleTimeoutMs;
+    const silent = performance.now() - this.lastActivity;
+    if (silent >= limit) {
+      this.shutdown(ERRORS.instanceUnreachable(this.address, `no data from the phone for ${limit} ms`));
+      return;
+    }
+    this.idleTimer = setTimeout(() => this.checkIdle(), limit - silent);
+    this.idleTimer.unref();
+  }
+
   private opened(stream: AdbStream, remoteId: number): void {
     stream.onOpened(remoteId);
     if (!stream.destroyed) {
@@ -146,16 +185,20 @@ export class AdbConnection implements StreamHost {
     return ERRORS.deviceCommandFailed(this.address, `the device ${why}`);
   }
 
-  private shutdown(reason: string, verb = 'disconnected'): void {
+  private disconnected(reason: string, verb = 'disconnected'): ServiceError {
+    return ERRORS.instanceUnreachable(this.address, `device ${this.address} ${verb}${reason ? ` ${reason}` : ''}`);
+  }
+
+  /** fails every opening and open stream with `error`; the socket is destroyed unless we are closing it */
+  private shutdown(error: ServiceError, closing = false): void {
     if (this.closedError) return;
-    this.closedError = ERRORS.instanceUnreachable(
-      this.address,
-      `device ${this.address} ${verb}${reason ? ` ${reason}` : ''}`,
-    );
-    for (const settle of [...this.opening.values()]) settle(this.closedError);
-    for (const stream of [...this.streams.values()]) stream.destroy(this.closedError);
+    this.closedError = error;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    for (const settle of [...this.opening.values()]) settle(error);
+    for (const stream of [...this.streams.values()]) stream.destroy(error);
     this.streams.clear();
-    if (verb !== 'closed') this.socket.destroy();
+    if (!closing) this.socket.destroy();
   }
 }
 

@@ -30,6 +30,15 @@ export class AdbStream extends Duplex {
     return this.remoteId !== 0;
   }
 
+  /**
+   * the device owes us something: the answer to OPEN, the OKAY of our last WRTE, or data that we
+   * have room for. False while our consumer holds the device back (an OKAY owed to it), so a slow
+   * reader never looks like a silent phone.
+   */
+  get awaitsDevice(): boolean {
+    return !this.destroyed && (this.ackWaiter !== null || !this.ackOwed);
+  }
+
   /** the device accepted the OPEN */
   onOpened(remoteId: number): void {
     this.remoteId = remoteId;
@@ -92,6 +101,9 @@ export class AdbStream extends Duplex {
         this.ackWaiter = resolve;
         this.host.send(A_WRTE, this.localId, this.remoteId, chunk.subarray(offset, offset + max));
       });
+      // destroyed by a failure while the WRTE was in flight: Node would report that write as a
+      // success (an in-flight _write's callback(null) still counts), so the writer learns it here
+      if (this.errored) throw this.errored;
     }
   }
 }

@@ -12,6 +12,12 @@ export interface ConnectAdbOptions {
   keyDir: string;
   /** TCP connect + handshake (+ AUTH), and each stream OPEN; default 10 s as `adb connect` */
   timeoutMs?: number;
+  /**
+   * while a stream waits on the phone (an OPEN, the OKAY of a write, data we have room for), the
+   * longest the phone may send nothing before the connection fails as InstanceUnreachable;
+   * default 120 s. A connection with no stream open never times out.
+   */
+  idleTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -35,6 +41,7 @@ export async function connectAdbTransport(address: string, opts: ConnectAdbOptio
     port,
     key: await key,
     timeoutMs: opts.timeoutMs ?? 10_000,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 120_000,
     signal: opts.signal,
   });
 }

@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeHeader } from '../src/backup/archive/tar-header.ts';
+import { AdbStream } from '../src/devices/adb/adb-stream.ts';
+import { connectAdb } from '../src/devices/adb/connect.ts';
+import { ERRORS } from '../src/errors.ts';
+import { type ChildEmulator, startChildEmulator } from './helpers/child-emulator.ts';
+import { waitFor } from './helpers/wait.ts';
+
+// The ADB inactivity watchdog against a phone frozen with SIGSTOP: its sockets stay open and
+// its kernel still accepts connections, but nothing answers. Reads, writes and opens in flight
+// must fail as InstanceUnreachable within idleTimeoutMs; a connection with nothing open, or one
+// whose reader holds the phone back, must not time out; after SIGCONT the phone works at once.
+
+const MiB = 1024 * 1024;
+const DIR = '/data/local/tmp/stall';
+const BIG = `${DIR}/big.bin`;
+const SIZE = 48 * MiB;
+
+let dir: string;
+let phone: ChildEmulator;
+let keyDir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'devices-stall-'));
+  keyDir = join(dir, 'keys');
+  phone = await startChildEmulator(join(dir, 'phone'));
+  mkdirSync(join(phone.root, DIR), { recursive: true });
+  writeFileSync(join(phone.root, BIG), randomBytes(SIZE));
+}, 60_000);
+afterAll(async () => {
+  await phone?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** reads the stream to its end at ~12 MB/s (so it is still running when the phone freezes) */
+async function drain(stream: Readable, count: (n: number) => void): Promise<void> {
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    count(chunk.length);
+    await sleep(5);
+  }
+}
+
+/** a tar stream announcing a 1 GiB file, then zeros for as long as it is read */
+function endlessTar(count: (n: number) => void): Readable {
+  let head = true;
+  return new Readable({
+    read() {
+      const chunk = head
+        ? encodeHeader({
+            path: 'zeros',
+            type: 'file',
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 1 << 30,
+            mtime: 0,
+            linkpath: '',
+          })
+        : Buffer.alloc(64 * 1024);
+      head = false;
+      count(chunk.length);
+      this.push(chunk);
+    },
+  });
+}
+
+/** when (ms after `from`) and how the promise settled */
+const settled = (p: Promise<unknown>, from: () => number) =>
+  p.then(
+    () => ({ error: undefined as unknown, ms: performance.now() - from() }),
+    (error: unknown) => ({ error, ms: performance.now() - from() }),
+  );
+
+describe('the ADB inactivity watchdog', () => {
+  it('fails a write whose OKAY is still owed when the connection fails (Node would report it written)', async () => {
+    const sent: number[] = [];
+    const stream = new AdbStream({ maxPayload: 1024, send: (cmd) => void sent.push(cmd), forget: () => {} }, 1, 'x');
+    stream.onOpened(7);
+    stream.on('error', () => {});
+    const written = new Promise<Error | null | undefined>((resolve) => stream.write(Buffer.from('data'), resolve));
+    await waitFor(async () => sent.length === 1);
+    expect(stream.awaitsDevice).toBe(true);
+    stream.destroy(ERRORS.instanceUnreachable('acp-1', 'no data from the phone for 1000 ms'));
+    expect(await written).toMatchObject({ code: 'InstanceUnreachable' });
+    expect(stream.awaitsDevice).toBe(false);
+  });
+
+  it('leaves a connection with no stream open alone', async () => {
+    const device = await connectAdb(phone.address, { keyDir, idleTimeoutMs: 300 });
+    expect((await device.properties()).sdk).toBeGreaterThan(0);
+    await sleep(1_200);
+    expect(await device.exists(BIG)).toBe(true);
+    await device.close();
+  });
+
+  it('does not count a reader holding the phone back as a stall', async () => {
+    const device = await connectAdb(phone.address, { keyDir, idleTimeoutMs: 300 });
+    const tar = device.tarOut(DIR);
+    const first = await new Promise<Buffer>((resolve) => tar.once('readable', () => resolve(tar.read())));
+    await sleep(1_200);
+    let n = first.length;
+    for await (const chunk of tar as AsyncIterable<Buffer>) n += chunk.length;
+    expect(n).toBeGreaterThan(SIZE);
+    await device.close();
+  });
+
+  it('fails every read, write and open in flight on a frozen phone within idleTimeoutMs; after SIGCONT a new connection works at once', async () => {
+    const IDLE = 1_000;
+    const device = await connectAdb(phone.address, { keyDir, idleTimeoutMs: IDLE });
+    let [tarBytes, pullBytes, sentBytes] = [0, 0, 0];
+    let frozenAt = 0;
+    const since = () => frozenAt;
+    const ops = [
+      settled(
+        drain(device.tarOut(DIR), (n) => {
+          tarBytes += n;
+        }),
+        since,
+      ),
+      settled(
+        drain(device.readFile(BIG), (n) => {
+          pullBytes += n;
+        }),
+        since,
+      ),
+      settled(
+        device.tarIn(
+          '/data/local/tmp/stall-in',
+          endlessTar((n) => {
+            sentBytes += n;
+          }),
+        ),
+        since,
+      ),
+    ];
+    await waitFor(async () => tarBytes > 2 * MiB && pullBytes > 2 * MiB && sentBytes > 2 * MiB, 20_000);
+    phone.freeze();
+    frozenAt = performance.now();
+    try {
+      const results = await Promise.all(ops);
+      const opened = await settled(device.properties(), since);
+      for (const { error, ms } of results) {
+        expect(error).toMatchObject({ code: 'InstanceUnreachable', transient: true });
+        expect((error as Error).message).toContain('no data from the phone for 1000 ms');
+        expect(ms).toBeGreaterThan(IDLE * 0.9);
+        expect(ms).toBeLessThan(IDLE + 1_500);
+      }
+      // the connection is gone: a new stream on it fails at once with the same error
+      expect(opened.error).toMatchObject({ code: 'InstanceUnreachable' });
+      expect(opened.ms - Math.max(...results.map((r) => r.ms))).toBeLessThan(100);
+    } finally {
+      phone.thaw();
+    }
+    const thawed = performance.now();
+    const again = await connectAdb(phone.address, { keyDir, idleTimeoutMs: IDLE });
+    expect(await again.exists(BIG)).toBe(true);
+    expect(performance.now() - thawed).toBeLessThan(2_000);
+    await again.close();
+    await device.close();
+  });
+});
