@@ -44,7 +44,15 @@ export const WORKER_DEFAULTS = {
 const schema = z
   .strictObject({
     server: z
-      .strictObject({ host: z.string().min(1).default('127.0.0.1'), port: int(0, 65535).default(8080) })
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: int(0, 65535).default(8080),
+        /**
+         * BackupApp and RecoverApp refuse (TooManyPendingTasks) a phone that already has this many
+         * Waiting or Processing tasks: a phone runs one at a time, so more is a runaway client
+         */
+        maxPendingTasksPerInstance: int(1, 10_000).default(10),
+      })
       .prefault({}),
     dataDir: z.string().min(1).default('./data'),
     databaseUrl: z
@@ -123,6 +131,7 @@ type Path = readonly string[];
 const ENV: ReadonlyArray<[string, Path]> = [
   ['HOST', ['server', 'host']],
   ['PORT', ['server', 'port']],
+  ['MAX_PENDING_TASKS_PER_INSTANCE', ['server', 'maxPendingTasksPerInstance']],
   ['DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
   ['WORKER_CONCURRENCY', ['worker', 'concurrency']],

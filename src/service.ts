@@ -77,6 +77,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
         db,
         storeFor,
         notifyTasks: () => runner.notify(),
+        maxPendingTasks: config.server.maxPendingTasksPerInstance,
         cancelTask: (id, by) => runner.cancel(id, by),
       }),
       credentials: { find: (id) => db.accounts.findKey(id) },

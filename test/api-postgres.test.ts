@@ -47,6 +47,7 @@ beforeAll(async () => {
       db,
       storeFor: (e) => objectStoreFor(e, config.storage, config.dataDir),
       notifyTasks: () => {},
+      maxPendingTasks: config.server.maxPendingTasksPerInstance,
       cancelTask: cancelWithoutRunner(db),
     }),
     credentials: { find: (id) => db.accounts.findKey(id) },

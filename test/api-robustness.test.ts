@@ -12,7 +12,6 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineAction } from '../src/api/action.ts';
 import { actions } from '../src/api/actions/index.ts';
-import { MAX_UNSETTLED_TASKS_PER_INSTANCE } from '../src/api/actions/task-cap.ts';
 import { buildApi } from '../src/api/server.ts';
 import { type HttpRequest, type SignOptions, signRequest } from '../src/api/signing/sign-request.ts';
 import { serviceErrorOf } from '../src/api/transport.ts';
@@ -36,6 +35,7 @@ beforeAll(async () => {
       db,
       storeFor: (e) => objectStoreFor(e, config.storage, config.dataDir),
       notifyTasks: () => {},
+      maxPendingTasks: 4,
       cancelTask: cancelWithoutRunner(db),
     }),
     credentials: { find: (id) => db.accounts.findKey(id) },
@@ -488,7 +488,7 @@ function rawExchange(data: string, port = Number(new URL(endpoint).port)): Promi
   });
 }
 
-describe('a phone holds at most MAX_UNSETTLED_TASKS_PER_INSTANCE unsettled tasks', () => {
+describe('a phone holds at most maxPendingTasksPerInstance unsettled tasks (4 here)', () => {
   const backup = (ids: string[]) =>
     call('BackupApp', {
       ...Object.fromEntries(ids.map((id, i) => [`AndroidInstanceIdList.${i + 1}`, id])),
@@ -498,7 +498,7 @@ describe('a phone holds at most MAX_UNSETTLED_TASKS_PER_INSTANCE unsettled tasks
     });
 
   it('BackupApp and RecoverApp beyond the cap are TooManyPendingTasks (409); other phones are not held back', async () => {
-    for (let i = 0; i < MAX_UNSETTLED_TASKS_PER_INSTANCE; i++) expect((await backup(['acp-cap1'])).status).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await backup(['acp-cap1'])).status).toBe(200);
     const refused = await backup(['acp-cap2', 'acp-cap1']);
     expect(refused.status).toBe(409);
     expectEnvelope(refused.body, 'TooManyPendingTasks');

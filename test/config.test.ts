@@ -35,7 +35,7 @@ describe('loadConfig', () => {
   it('has defaults for everything', () => {
     const c = loadConfig({ flags: {}, env: {} });
     expect(c).toEqual({
-      server: { host: '127.0.0.1', port: 8080 },
+      server: { host: '127.0.0.1', port: 8080, maxPendingTasksPerInstance: 10 },
       dataDir: resolve('data'),
       worker: {
         enabled: true,
@@ -59,6 +59,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ flags: {}, env: { BACKUP_REQUIRE_SUSPENSION: 'true' } }).backup.requireSuspension).toBe(true);
     expect(() => loadConfig({ flags: {}, env: { BACKUP_REQUIRE_SUSPENSION: 'yes' } })).toThrow(
       /backup\.requireSuspension="yes" \(env BACKUP_REQUIRE_SUSPENSION\)/,
+    );
+  });
+
+  it('reads the per-phone cap on pending tasks from the file and MAX_PENDING_TASKS_PER_INSTANCE', () => {
+    const fromFile = loadConfig({ flags: { config: file({ server: { maxPendingTasksPerInstance: 3 } }) }, env: {} });
+    expect(fromFile.server.maxPendingTasksPerInstance).toBe(3);
+    expect(
+      loadConfig({ flags: {}, env: { MAX_PENDING_TASKS_PER_INSTANCE: '25' } }).server.maxPendingTasksPerInstance,
+    ).toBe(25);
+    expect(() => loadConfig({ flags: {}, env: { MAX_PENDING_TASKS_PER_INSTANCE: '0' } })).toThrow(
+      /server\.maxPendingTasksPerInstance/,
     );
   });
 
@@ -102,7 +113,7 @@ describe('loadConfig', () => {
     });
     const env = { CONFIG_FILE: path, PORT: '2222', DATA_DIR: '/srv/from-env', WORKER_CONCURRENCY: '3', HOST: '' };
     const c = loadConfig({ flags: {}, env });
-    expect(c.server).toEqual({ host: '0.0.0.0', port: 2222 });
+    expect(c.server).toEqual({ host: '0.0.0.0', port: 2222, maxPendingTasksPerInstance: 10 });
     expect(c.dataDir).toBe('/srv/from-env');
     expect(c.adb).toEqual({ keyDir: '/srv/from-env/adb', connectTimeoutMs: 5000, idleTimeoutMs: 120_000 });
     expect(c.worker).toEqual({

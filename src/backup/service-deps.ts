@@ -8,6 +8,8 @@ export interface ServiceDeps {
   storeFor: (endpoint: string) => ObjectStore;
   /** wakes the task runner after tasks were created */
   notifyTasks: () => void;
+  /** unsettled tasks one phone may have before BackupApp/RecoverApp refuse it (config server.maxPendingTasksPerInstance) */
+  maxPendingTasks: number;
   /** CancelTasks on one per-instance task (src/tasks/task-queue.ts): the task now, or null if it had settled */
   cancelTask: (taskId: string, by: string) => Promise<Task | null>;
 }

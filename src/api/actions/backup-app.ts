@@ -25,7 +25,7 @@ export const backupApp = (deps: ServiceDeps) =>
         name: p.BackupFileName,
         description: p.Description,
       };
-      await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList);
+      await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList, deps.maxPendingTasks);
       const { taskId, items } = await requestBackup(deps, ctx.account, req, ctx.requestId);
       return {
         TaskId: taskId,

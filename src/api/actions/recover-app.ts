@@ -21,7 +21,7 @@ export const recoverApp = (deps: ServiceDeps) =>
         path: p.BackupFilePath,
         endpoint: p.UploadEndpoint,
       };
-      await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList);
+      await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList, deps.maxPendingTasks);
       const { taskId, items } = await requestRecover(deps, ctx.account, req, ctx.requestId);
       return {
         TaskId: taskId,

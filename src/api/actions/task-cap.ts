@@ -2,20 +2,13 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { ERRORS } from '../../errors.ts';
 
-/**
- * How many unsettled (Waiting or Processing) per-instance tasks one phone may have. A phone runs
- * one task at a time, so more than a handful queued is a runaway client, not a plan: without a cap
- * a fuzz queued 12,911 tasks on one phone. BackupApp and RecoverApp refuse a call that names a
- * phone already at the cap with TooManyPendingTasks, before anything is written.
- *
- * A constant until it moves into src/config.ts (worker or api section).
- */
-export const MAX_UNSETTLED_TASKS_PER_INSTANCE = 10;
-
 const UNSETTLED = ['Waiting', 'Processing'];
 
 /**
- * Refuses the call when one of `instanceIds` already has `max` unsettled tasks in `account`.
+ * Refuses the call when one of `instanceIds` already has `max` unsettled (Waiting or Processing)
+ * tasks in `account` (config server.maxPendingTasksPerInstance). A phone runs one task at a time,
+ * so more than a handful queued is a runaway client, not a plan: without a cap a fuzz queued
+ * 12,911 tasks on one phone. BackupApp and RecoverApp check it before anything is written.
  * A check before the insert, not in its transaction: calls racing each other can overshoot the cap
  * by at most the number of calls in flight for one phone.
  */
@@ -23,7 +16,7 @@ export async function assertTaskRoom(
   kysely: Kysely<Database>,
   account: string,
   instanceIds: readonly string[],
-  max = MAX_UNSETTLED_TASKS_PER_INSTANCE,
+  max: number,
 ): Promise<void> {
   if (instanceIds.length === 0) return;
   const rows = await kysely
