@@ -31,7 +31,12 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const storeFor = (endpoint: string) => objectStoreFor(endpoint, config.storage, config.dataDir);
   const connect: DeviceConnector = (address, opts) =>
-    connectAdb(address, { keyDir: config.adb.keyDir, timeoutMs: config.adb.connectTimeoutMs, signal: opts?.signal });
+    connectAdb(address, {
+      keyDir: config.adb.keyDir,
+      timeoutMs: config.adb.connectTimeoutMs,
+      idleTimeoutMs: config.adb.idleTimeoutMs,
+      signal: opts?.signal,
+    });
   const taskDeps: TaskDeps = {
     db,
     connect,
