@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { ERRORS, ServiceError, toServiceError } from '../errors.ts';
 
 // The one place errors become Alibaba's envelope. Clients need both halves: openapi-core only
@@ -54,8 +55,9 @@ interface FastifyLikeError {
 
 /**
  * Our own ServiceErrors pass through; Fastify's request errors (bad media type, body too large,
- * malformed content length) keep their status in the catalogue's shape; anything else is an
- * InternalError whose cause the caller logs but never sends.
+ * malformed content length) keep their status in the catalogue's shape; a metadata database that
+ * is away is ServiceUnavailable; anything else is an InternalError whose cause the caller logs but
+ * never sends.
  */
 export function toEnvelopeError(err: unknown, request: { bodyLimit: number; contentType: string }): ServiceError {
   if (err instanceof ServiceError) return err;
@@ -67,5 +69,7 @@ export function toEnvelopeError(err: unknown, request: { bodyLimit: number; cont
       return ERRORS.badRequest(e.message);
     }
   }
+  if (isDatabaseUnavailable(err))
+    return ERRORS.serviceUnavailable('the metadata database cannot be reached; retry the call');
   return toServiceError(err);
 }
