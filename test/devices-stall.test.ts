@@ -9,7 +9,9 @@ import { AdbStream } from '../src/devices/adb/adb-stream.ts';
 import { connectAdb } from '../src/devices/adb/connect.ts';
 import { ERRORS } from '../src/errors.ts';
 import { type ChildEmulator, startChildEmulator } from './helpers/child-emulator.ts';
-import { waitFor } from './helpers/wait.ts';
+import { client } from './helpers/clients.ts';
+import { type Stack, startStack } from './helpers/stack.ts';
+import { type Row, waitFor, waitTask } from './helpers/wait.ts';
 
 // The ADB inactivity watchdog against a phone frozen with SIGSTOP: its sockets stay open and
 // its kernel still accepts connections, but nothing answers. Reads, writes and opens in flight
@@ -165,4 +167,62 @@ describe('the ADB inactivity watchdog', () => {
     await again.close();
     await device.close();
   });
+});
+
+describe('a BackupApp on a frozen phone', () => {
+  const APP = 'com.example.notes';
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      phones: 0,
+      configFile: {
+        adb: { idleTimeoutMs: 1_000, connectTimeoutMs: 1_000 },
+        worker: { retryBaseMs: 50, retryMaxMs: 200 },
+      },
+    });
+    const device = await connectAdb(phone.address, { keyDir: join(stack.dataDir, 'adb') });
+    const { androidVersion, sdk, abi, fingerprint } = await device.properties();
+    await device.close();
+    await stack.service.db.instances.add({
+      ...{ id: 'acp-frozen', account: 'default', name: 'frozen', adbAddress: phone.address },
+      ...{ imageId: 'img-test', imageVersion: '1.0', imageType: 'custom', instanceType: 'cpm.gx7.10xlarge' },
+      ...{ androidVersion, sdk, abi, fingerprint },
+    });
+    writeFileSync(join(phone.root, 'data/user/0', APP, 'files', 'big.bin'), randomBytes(SIZE));
+  }, 60_000);
+  afterAll(() => stack?.close());
+
+  it('fails with InstanceUnreachable within seconds, not the stall watchdog, and works at once after SIGCONT', async () => {
+    const call = client('openapi-core V3', stack.url, stack.key);
+    const backup = async () => {
+      const res = await call('BackupApp', {
+        AndroidInstanceIdList: ['acp-frozen'],
+        SourceAppList: [APP],
+        BackupFilePath: 'oss://frozen/dir/',
+        UploadEndpoint: 'oss-cn-hangzhou.aliyuncs.com',
+      });
+      return String((res.Data as Row[])[0]?.TaskId);
+    };
+    const taskId = await backup();
+    await waitFor(async () => {
+      const [t] = (await call('DescribeTasks', { TaskIds: [taskId] })).Data as Row[];
+      return Number(t?.BytesDone) > 4 * MiB;
+    });
+    phone.freeze();
+    const frozenAt = performance.now();
+    try {
+      const child = await waitTask(call, taskId, 30_000);
+      expect(child).toMatchObject({ TaskStatus: 'Failed', ErrorCode: 'InstanceUnreachable' });
+      // the watchdog ends the run it froze; a rerun's handshake then meets the connect timeout
+      expect(String(child.ErrorMsg)).toMatch(/no data from the phone for 1000 ms|no ADB handshake within 1000 ms/);
+      expect(performance.now() - frozenAt).toBeLessThan(10_000);
+    } finally {
+      phone.thaw();
+    }
+    const thawedAt = performance.now();
+    const again = await waitTask(call, await backup(), 60_000);
+    expect(again).toMatchObject({ TaskStatus: 'Finished' });
+    expect(performance.now() - thawedAt).toBeLessThan(30_000);
+  }, 90_000);
 });
