@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInstanceFacts } from '../src/backup/instance-facts.ts';
 import { recoverApps } from '../src/backup/recover-apps.ts';
+import { undoInterruptedRestores } from '../src/backup/restore/interrupted.ts';
 import { connectAdb } from '../src/devices/adb/connect.ts';
 import type { Device } from '../src/devices/device.ts';
 import { objectStoreFor } from '../src/storage/endpoints.ts';
@@ -164,6 +165,32 @@ describe('a restore that fails', () => {
     }
     expect(leftovers()).toEqual([]);
     expect(await phoneState()).toEqual(before);
+  }, 60_000);
+
+  it('killed mid-swap (nothing more reaches the phone) is undone by the next task before it starts', async () => {
+    // the apps' data: the APKs it installed as an update stay (the re-run installs them again)
+    const data = () =>
+      ['data/user', 'data/user_de', 'data/media'].map((d) =>
+        snapshot(join(stack.phones[1]?.phone.root as string, d), { dirMtimes: false }),
+      );
+    const before = data();
+    let dead = false;
+    // the process "dies" as the second part is relabelled: no rollback, no clean-up reaches the phone
+    const device = await faulty((m, args) => {
+      if (m === 'close') return false;
+      if (m === 'relabel' && String(args[0]).startsWith('/data/user_de/0/')) dead = true;
+      return dead;
+    });
+    await expect(restoreWith(device)).rejects.toThrow(/injected fault/);
+    expect(leftovers().length).toBeGreaterThan(0);
+    expect(data()).not.toEqual(before);
+    const next = await connectAdb(stack.phones[1]?.address as string, { keyDir: join(stack.dataDir, 'adb') });
+    connections.push(next);
+    const undone = await undoInterruptedRestores(next);
+    expect(undone).toContain("com.example.notes/ce: the target's own folder put back");
+    expect(leftovers()).toEqual([]);
+    expect(data()).toEqual(before);
+    expect(await undoInterruptedRestores(next)).toEqual([]);
   }, 60_000);
 
   it('and then succeeds once the fault is gone', async () => {

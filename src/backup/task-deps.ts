@@ -3,6 +3,7 @@ import type { Instance } from '../db/instances-repo.ts';
 import type { Device, DeviceConnector } from '../devices/device.ts';
 import { ServiceError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { undoInterruptedRestores } from './restore/interrupted.ts';
 import { liftLeftovers } from './suspensions.ts';
 
 /** What the backup and restore task handlers need, wired once at start-up. */
@@ -17,7 +18,8 @@ export interface TaskDeps {
 
 /**
  * Connects to the instance's phone for task `taskId`'s `work` and always closes it. First it
- * lifts what an earlier task that died on this phone left suspended (suspensions.ts). Device
+ * lifts what an earlier task that died on this phone left suspended (suspensions.ts) and undoes
+ * what a restore killed mid-way left (restore/interrupted.ts). Device
  * errors name the ADB address; they are reported with the instance id as well, which is what an
  * operator looks up.
  */
@@ -32,6 +34,7 @@ export async function withDevice<T>(
     const device = await deps.connect(instance.adbAddress, { signal });
     try {
       await liftLeftovers(deps, instance, device, taskId);
+      await undoInterruptedRestores(device);
       return await work(device);
     } finally {
       await device.close().catch(() => {});

@@ -139,6 +139,14 @@ export class AdbDevice implements Device {
     await this.run(`rm -rf ${quote(devicePath(path))}`);
   }
 
+  async namesIn(dir: string, prefix: string): Promise<string[]> {
+    // the prefix is a glob's literal part, so it may only hold characters no shell treats specially
+    if (!/^[A-Za-z0-9._-]+$/.test(prefix)) throw new Error(`unsafe name prefix ${JSON.stringify(prefix)}`);
+    // mksh leaves a glob that matches nothing as it is, hence the -e/-L test of each match
+    const script = `cd ${quote(devicePath(dir))} 2>/dev/null || exit 0; for f in ${prefix}*; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\0' "$f"; fi; done`;
+    return (await this.run(script)).stdout.split('\0').filter(Boolean);
+  }
+
   async install(apks: DeviceApk[], opts: StreamOptions & { installer?: string } = {}): Promise<void> {
     return installApks(this.conn, apks, opts);
   }

@@ -109,6 +109,8 @@ export interface Device {
   move(from: string, to: string): Promise<boolean>;
   /** rm -rf */
   remove(path: string): Promise<void>;
+  /** names of the entries directly in dir that start with `prefix` (none when dir is missing) */
+  namesIn(dir: string, prefix: string): Promise<string[]>;
   /** installs an APK set already on the device in one install session for user 0 */
   install(apks: DeviceApk[], opts?: StreamOptions & { installer?: string }): Promise<void>;
   /** uninstalls for user 0 only: other users keep the app and their data */

@@ -13,6 +13,11 @@ import type { AppManifest } from '../archive/manifest.ts';
 // filesystem, so putting it in place is a rename) and the APKs under /data/local/tmp (where
 // system_server may read them for an install session). Nothing the app uses is touched here.
 
+/** every scratch name a restore makes starts with this (interrupted.ts finds a dead run's by it) */
+export const STAGING_PREFIX = '.cpb-';
+/** where the APKs are staged (system_server may read them there for an install session) */
+export const APK_STAGING_DIR = '/data/local/tmp';
+
 export interface StagedApp {
   app: AppManifest;
   apks: DeviceApk[];
@@ -38,9 +43,9 @@ export async function stageApp(run: RestoreRun, cursor: ArchiveCursor, app: AppM
   const pkg = app.package;
   const beside = (part: DataPart, what: string) => {
     const folder = partFolder(pkg, part);
-    return `${posix.dirname(folder)}/.cpb-${run.token}-${what}-${pkg}`;
+    return `${posix.dirname(folder)}/${STAGING_PREFIX}${run.token}-${what}-${pkg}`;
   };
-  const apkDir = `/data/local/tmp/.cpb-${run.token}-apk-${pkg}`;
+  const apkDir = `${APK_STAGING_DIR}/${STAGING_PREFIX}${run.token}-apk-${pkg}`;
   const staged: StagedApp = {
     app,
     apks: app.apks.map((a) => ({ name: a.name, size: a.size, path: `${apkDir}/${a.name}` })),
