@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type Dirent, readdirSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { createReadStream, type Dirent, readdirSync, statSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
 import { verifyArchive } from '../../src/backup/restore/verify-archive.ts';
 import { readSidecar, sidecarKey } from '../../src/backup/sidecar.ts';
 import { BACKUP_FILE_STATUSES, type BackupFile } from '../../src/db/backup-files-repo.ts';
@@ -133,6 +133,16 @@ async function suspendedApps(s: InvariantScope): Promise<string[]> {
     }
   }
   return problems;
+}
+
+/** sizes of the temp files of the puts under way (or dead) in the fs store under dataDir */
+export function uploadsInProgress(dataDir: string): number[] {
+  const sizes: number[] = [];
+  for (const path of walkFiles(join(dataDir, 'objects'))) {
+    const size = basename(path).startsWith(TEMP_PREFIX) ? statSync(path, { throwIfNoEntry: false })?.size : undefined;
+    if (size !== undefined) sizes.push(size);
+  }
+  return sizes;
 }
 
 export const objectPath = (dataDir: string, endpoint: string, bucket: string, key: string) =>
