@@ -3,8 +3,11 @@ import { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../src/storage/s3-object-store.ts';
+import { client } from './helpers/clients.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
 import { type Moto, startMoto } from './helpers/moto.ts';
+import { type Stack, startStack } from './helpers/stack.ts';
+import { type Row, waitTask } from './helpers/wait.ts';
 
 // The S3 driver against moto through a proxy that breaks requests: resets and 5xx/SlowDown are
 // retried by the SDK and leave the bytes intact; persistent 500s and stalls fail as a transient
@@ -164,5 +167,70 @@ describe('downloads through faults', () => {
     await new Promise((r) => setTimeout(r, 2.5 * T));
     const rest = await readAll(body);
     expect(Buffer.concat([first, rest]).equals(expected())).toBe(true);
+  });
+});
+
+describe('a backup and a restore through the service', () => {
+  const ARCHIVE = /\.tar\.zst$/;
+  let stack: Stack;
+  let fileId: string;
+
+  beforeAll(async () => {
+    await admin.send(new CreateBucketCommand({ Bucket: 'e2e' }));
+    stack = await startStack({
+      phones: 1,
+      configFile: {
+        storage: {
+          // not moto.credentials itself: the SDK marks a credentials object it used with `$source`
+          default: { driver: 's3', url: proxy.url, forcePathStyle: true, accessKeyId: 'moto', secretAccessKey: 'moto' },
+          requestTimeoutMs: T,
+        },
+        worker: { retryBaseMs: 50, retryMaxMs: 200 },
+      },
+    });
+  }, 60_000);
+  afterAll(() => stack?.close());
+
+  /** runs a task, returns its (only) child's row and its attempts */
+  async function run(action: string, params: Record<string, unknown>) {
+    const call = client('openapi-core V3', stack.url, stack.key);
+    const start = performance.now();
+    const res = await call(action, params);
+    await waitTask(call, String(res.TaskId), 60_000);
+    const [child] = (await call('DescribeTasks', { ParentTaskId: res.TaskId })).Data as Row[];
+    return { child: child as Row, attempts: child?.Attempts, ms: performance.now() - start };
+  }
+
+  it('a BackupApp whose upload stalls loses that run to the timeout, is retried and Finishes', async () => {
+    // the seed apps' archive is ~11 MiB: two parts of 8 MiB
+    const stall = proxy.inject(
+      { op: 'UploadPart', path: ARCHIVE, query: { partNumber: '1' } },
+      { kind: 'stall', side: 'request', after: MiB },
+    );
+    const { child, attempts, ms } = await run('BackupApp', {
+      AndroidInstanceIdList: stack.ids,
+      SourceAppList: ['com.example.notes', 'com.example.gallery'],
+      BackupFilePath: 'oss://e2e/stalls/',
+      UploadEndpoint: 'oss-cn-hangzhou.aliyuncs.com',
+    });
+    expect(child).toMatchObject({ TaskStatus: 'Finished' });
+    expect(stall.fired).toBe(1);
+    expect(attempts).toBe(2);
+    // the stalled run ended within ~2 × the timeout: far below the 180 s stall watchdog
+    expect(ms).toBeLessThan(15_000);
+    fileId = String(JSON.parse(String(child.Param)).backupFileId);
+  });
+
+  it('a RecoverApp whose download stalls loses that run to the timeout, is retried and Finishes', async () => {
+    const stall = proxy.inject({ op: 'GetObject', path: ARCHIVE }, { kind: 'stall', side: 'response', after: MiB });
+    const { child, attempts, ms } = await run('RecoverApp', {
+      BackupFileId: fileId,
+      AndroidInstanceIdList: stack.ids,
+      UploadType: 'OSS',
+    });
+    expect(child).toMatchObject({ TaskStatus: 'Finished' });
+    expect(stall.fired).toBe(1);
+    expect(attempts).toBe(2);
+    expect(ms).toBeLessThan(15_000);
   });
 });
