@@ -72,52 +72,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     seen[op] = (seen[op] ?? 0) + 1;
     const rule = rules.find((r) => r.matched < r.times && matches(r.match, req.method ?? 'GET', url, op));
     if (rule) rule.matched++;
-    const fault = rule?.fault;
-    if (rule && (fault?.kind === 'status' || fault?.kind === 'slowDown')) {
-      rule.fired++;
-      const status = fault.kind === 'status' ? fault.status : 503;
-      const [code, message] = ERROR_XML[fault.kind === 'status' ? fault.status : 'slowDown'];
-      // read the whole request first, as a server does before it answers, so the client sees the answer
-      req.resume();
-      req.once('end', () => {
-        res.writeHead(status, { 'content-type': 'application/xml' });
-        res.end(
-          req.method === 'HEAD'
-            ? undefined
-            : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`,
-        );
-      });
-      return;
-    }
-    const onSide = (side: 'request' | 'response') =>
-      fault && 'side' in fault && fault.side === side ? fault : undefined;
-    const [onRequest, onResponse] = [onSide('request'), onSide('response')];
-    // `expect` is never signed (SigV4), and Node's server has already sent 100 Continue; no pooling
-    // upstream, so a connection this proxy breaks is never reused
-    const { expect: _, ...headers } = req.headers;
-    const up = request({
-      host: target.hostname,
-      port: target.port,
-      method: req.method,
-      path: req.url,
-      headers,
-      agent: false,
-    });
-    const apply = (kind: 'reset' | 'stall', from: IncomingMessage) => {
-      (rule as Rule).fired++;
-      if (kind === 'reset') {
-        up.destroy();
-        req.socket.resetAndDestroy();
-      } else from.pause(); // and hold every socket open until the client gives up
-    };
-    res.on('close', () => up.destroy());
-    up.on('error', () => res.destroy());
-    up.on('response', (ur) => {
-      if (onResponse?.after === 0) return apply(onResponse.kind, ur);
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      relay(ur, res, onResponse?.after, () => onResponse && apply(onResponse.kind, ur));
-    });
-    relay(req, up, onRequest?.after, () => onRequest && apply(onRequest.kind, req));
+    // a broken connection surfaces on both sides; the client's view of it is what tests check
+    req.on('error', () => {});
+    res.on('error', () => {});
+    if (rule && !('side' in rule.fault)) answerError(req, res, rule);
+    else forward(req, res, target, rule);
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -140,6 +99,52 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** a server's own error answer, after reading the whole request as a server does */
+function answerError(req: IncomingMessage, res: ServerResponse, rule: Rule) {
+  const fault = rule.fault as Extract<Fault, { kind: 'status' | 'slowDown' }>;
+  rule.fired++;
+  const [code, message] = ERROR_XML[fault.kind === 'status' ? fault.status : 'slowDown'];
+  req.resume();
+  req.once('end', () => {
+    res.writeHead(fault.kind === 'status' ? fault.status : 503, { 'content-type': 'application/xml' });
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
+    res.end(req.method === 'HEAD' ? undefined : xml);
+  });
+}
+
+/** relays to the server, resetting or stalling where the rule says */
+function forward(req: IncomingMessage, res: ServerResponse, target: URL, rule: Rule | undefined) {
+  const fault = rule?.fault;
+  const at = (side: 'request' | 'response') => (fault && 'side' in fault && fault.side === side ? fault : undefined);
+  const [onRequest, onResponse] = [at('request'), at('response')];
+  // `expect` is never signed (SigV4), and Node's server has already sent 100 Continue; no pooling
+  // upstream, so a connection this proxy breaks is never reused
+  const { expect: _, ...headers } = req.headers;
+  const up = request({
+    host: target.hostname,
+    port: target.port,
+    method: req.method,
+    path: req.url,
+    headers,
+    agent: false,
+  });
+  const apply = (kind: 'reset' | 'stall', from: IncomingMessage) => {
+    (rule as Rule).fired++;
+    if (kind === 'reset') {
+      up.destroy();
+      req.socket.resetAndDestroy();
+    } else from.pause(); // and hold every socket open until the client gives up
+  };
+  res.on('close', () => up.destroy());
+  up.on('error', () => res.destroy());
+  up.on('response', (ur) => {
+    if (onResponse?.after === 0) return apply(onResponse.kind, ur);
+    res.writeHead(ur.statusCode ?? 502, ur.headers);
+    relay(ur, res, onResponse?.after, () => onResponse && apply(onResponse.kind, ur));
+  });
+  relay(req, up, onRequest?.after, () => onRequest && apply(onRequest.kind, req));
 }
 
 /** forwards with back-pressure; at `limit` bytes forwards up to it, then calls `onLimit` and stops */
