@@ -42,6 +42,9 @@ export async function withDevice<T>(
   } catch (err) {
     if (!(err instanceof ServiceError) || !err.message.includes(instance.adbAddress)) throw err;
     const named = err.message.replace(instance.adbAddress, `${instance.id} (${instance.adbAddress})`);
-    throw new ServiceError(err.code, err.httpStatus, named, { cause: err });
+    const renamed = new ServiceError(err.code, err.httpStatus, named, { cause: err });
+    // still the same fault: a phone that dropped or refused the connection is retried (retry-policy.ts)
+    renamed.transient = err.transient;
+    throw renamed;
   }
 }
