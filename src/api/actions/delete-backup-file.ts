@@ -5,9 +5,9 @@ import { ERRORS } from '../../errors.ts';
 import { defineAction, param } from '../action.ts';
 import { RESOURCE_ID } from '../format.ts';
 
-// A file in use (being written or restored from) is refused; the others are marked DELETING
-// with a compare-and-set, so a restore cannot start on a file being deleted, and their objects
-// are removed before their records.
+// A file in use (being written, restored from, or named by a restore still waiting for its
+// phone) is refused; the others are marked DELETING with a compare-and-set, so a restore cannot
+// start on a file being deleted, and their objects are removed before their records.
 
 const DELETABLE: BackupFileStatus[] = [
   'AVAILABLE',
@@ -29,6 +29,8 @@ export const deleteBackupFile = (deps: ServiceDeps) =>
         const file = await deps.db.backupFiles.get(ctx.account, id);
         if (!file) throw ERRORS.backupFileNotFound(id);
         if (!DELETABLE.includes(file.status)) throw ERRORS.backupFileInUse(id, file.status);
+        // a restore still waiting for its phone has not made the file RECOVERING yet, but will read it
+        if ((await deps.db.tasks.unsettledRestoresOf(id, '')) > 0) throw ERRORS.backupFileInUse(id, 'to be restored');
       }
       for (const id of ids) {
         const file = await deps.db.backupFiles.update(
