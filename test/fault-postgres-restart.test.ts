@@ -88,6 +88,9 @@ it('a PostgreSQL restart mid-backup loses no accepted request and stops no proce
   await outage;
   await Promise.all(sent);
 
+  // no process may exit over it (their last words, should one have)
+  expect(s.service.alive(), s.service.output().slice(-4000)).toBe(true);
+  expect(worker.alive(), worker.output().slice(-4000)).toBe(true);
   expect(refused.length, 'no request was refused: the outage was not seen').toBeGreaterThan(0);
   expect(accepted.length, `none accepted after the restart: ${JSON.stringify(refused)}`).toBeGreaterThan(2);
   for (const r of refused) {

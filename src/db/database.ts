@@ -77,6 +77,11 @@ function postgresKysely(url: string): Kysely<Database> {
   // an idle connection the server closed (restart, failover) must not crash the process: the
   // pool drops it and the next query opens a new one
   pool.on('error', () => {});
+  // that listener is only on idle clients: a checked-out one whose server ends the connection
+  // between two queries (inside a transaction, at a restart's "terminating connection due to
+  // administrator command") emits 'error' to no one, which kills the process. Heard here, the
+  // client turns unqueryable: its next query fails at once and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
 }
 
