@@ -196,8 +196,25 @@ describe.each(BACKENDS)('lifecycle on %s', (backend) => {
       errorCode: 'AbiMismatch',
       errorMsg: 'x',
     });
-    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('RECOVERY_FAILED');
+    // a target that refused it says nothing about the file itself
+    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('AVAILABLE');
     expect((await db.instances.get(ACCOUNT, 'acp-b'))?.status).toBe('RECOVER_FAILED');
+  });
+
+  it('marks a backup file RECOVERY_FAILED only when a restore failed because of the file', async () => {
+    const f = await file('RECOVERING');
+    const { children } = await db.tasks.createBatch(ACCOUNT, {
+      type: 'RecoverApp',
+      invokeId: 'r',
+      param: {},
+      resourceId: f.id,
+      children: [{ instanceId: 'acp-a', instanceName: 'acp-a', param: { backupFileId: f.id } }],
+    });
+    const s = store();
+    const [claimed] = await s.claim('w1', 1, 60_000);
+    const corrupt = { status: 'Failed' as const, errorCode: 'BackupFileCorrupted', errorMsg: 'a flipped byte' };
+    await s.settle(w1(claimed), children[0]?.id as string, corrupt);
+    expect((await db.backupFiles.get(ACCOUNT, f.id))?.status).toBe('RECOVERY_FAILED');
   });
 
   it('reconciles transient statuses that no task stands behind, and leaves busy ones alone', async () => {

@@ -67,8 +67,9 @@ export async function restoreSettled(tx: Repositories, task: Task, backupFileId:
     );
   }
   if ((await tx.tasks.unsettledRestoresOf(backupFileId, task.id)) > 0) return;
-  // a cancelled restore says nothing about the file
-  const failed = !finished && task.errorCode !== 'TaskCancelled';
+  // only a failure of the file itself marks it: a phone that went away, a compatibility refusal
+  // or a cancel says nothing about the archive (and which target settles last is timing)
+  const failed = !finished && FILE_FAULTS.has(task.errorCode ?? '');
   await tx.backupFiles.update(
     task.account,
     backupFileId,
@@ -78,6 +79,9 @@ export async function restoreSettled(tx: Repositories, task: Task, backupFileId:
 }
 
 const errorCodeOf = (task: Task) => task.errorCode ?? 'InternalError';
+
+/** the codes of a restore that failed because of the backup file itself (src/errors.ts) */
+const FILE_FAULTS = new Set(['BackupFileCorrupted', 'UnsafeBackupEntry', 'ObjectNotFound']);
 
 /**
  * The instance's status is its running task's, then its last run's: a task cancelled before it
