@@ -100,7 +100,7 @@ const schema = z
         default: driver.nullable().default({ driver: 'fs' }),
         endpoints: z.record(endpointName, driver).default({}),
         /** s3: an attempt that sends or receives nothing for this long fails (socket inactivity) */
-        requestTimeoutMs: int(100, 3_600_000).default(60_000),
+        requestTimeoutMs: int(100, 3_600_000).default(30_000),
         /** s3: TCP/TLS connect bound */
         connectTimeoutMs: int(100, 600_000).default(10_000),
       })

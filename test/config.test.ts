@@ -48,7 +48,7 @@ describe('loadConfig', () => {
       },
       adb: { keyDir: resolve('data', 'adb'), connectTimeoutMs: 10_000, idleTimeoutMs: 120_000 },
       backup: { requireSuspension: false },
-      storage: { default: { driver: 'fs' }, endpoints: {}, requestTimeoutMs: 60_000, connectTimeoutMs: 10_000 },
+      storage: { default: { driver: 'fs' }, endpoints: {}, requestTimeoutMs: 30_000, connectTimeoutMs: 10_000 },
     });
     expect(c.databaseUrl).toBeUndefined();
   });
@@ -87,7 +87,7 @@ describe('loadConfig', () => {
           secretAccessKey: '…',
         },
       },
-      requestTimeoutMs: 60_000,
+      requestTimeoutMs: 30_000,
       connectTimeoutMs: 10_000,
     });
   });
