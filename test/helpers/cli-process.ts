@@ -35,6 +35,7 @@ export function cliBundle(): Promise<string> {
   bundle ??= (async () => {
     const outdir = join(ROOT, 'node_modules', '.cache', 'cpb-test-cli', String(process.pid));
     rmSync(outdir, { recursive: true, force: true });
+    process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
     await build({
       entryPoints: [join(ROOT, 'src/cli/main.ts')],
       bundle: true,
@@ -84,10 +85,13 @@ export async function startCli(
       proc.kill('SIGKILL');
       reject(new Error(`${args[0]} not ready in time:\n${text}`));
     }, opts.timeoutMs ?? 30_000);
+    let ready = false;
+    // read to the end whatever happens: a child whose pipe fills up blocks on its next write
     const onData = (chunk: Buffer) => {
       text += chunk.toString();
-      const m = opts.ready.exec(text);
+      const m = ready ? null : opts.ready.exec(text);
       if (m) {
+        ready = true;
         clearTimeout(timer);
         resolve(m);
       }
