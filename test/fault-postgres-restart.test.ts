@@ -99,9 +99,11 @@ it('a PostgreSQL restart mid-backup loses no accepted request and stops no proce
     const clean = r.envelope && (r.code === 'ServiceUnavailable' || r.code === 'TooManyPendingTasks');
     expect(clean, JSON.stringify(r)).toBe(true);
   }
+  const attempts: number[] = [];
   for (const id of accepted) {
     const row = await waitTask(s.call, id, 90_000);
     const children = (await s.call('DescribeTasks', { ParentTaskId: id })).Data as Row[];
+    attempts.push(...children.map((t) => Number(t.Attempts)));
     for (const t of [row, ...children]) {
       if (t.TaskStatus === 'Failed') expect(TASK_ERROR_CODES, JSON.stringify(t)).toContain(t.ErrorCode);
       else expect(t.TaskStatus, JSON.stringify(t)).toBe('Finished');
@@ -111,7 +113,10 @@ it('a PostgreSQL restart mid-backup loses no accepted request and stops no proce
   expect(await settleInvariants(scope, 4 * LEASE_MS + 5_000)).toEqual([]);
   expect(s.service.alive(), s.service.output()).toBe(true);
   expect(worker.alive(), worker.output()).toBe(true);
-  console.info(`PostgreSQL restart: ${accepted.length} accepted, ${refused.length} refused`, countBy(refused));
+  console.info(
+    `PostgreSQL restart: ${accepted.length} accepted (attempts ${attempts}), ${refused.length} refused`,
+    countBy(refused),
+  );
 }, 150_000);
 
 function countBy(refused: Refusal[]): Record<string, number> {
