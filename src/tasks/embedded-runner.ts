@@ -224,7 +224,11 @@ export class EmbeddedRunner implements TaskQueue {
         progress.update(d, t);
       };
       const fence = async () => {
-        if (await this.store.fence(held, task.id, this.opts.leaseMs)) return;
+        if (await this.store.fence(held, task.id, this.opts.leaseMs)) {
+          // a run that reaches its fence is moving (a restore's apply steps move no bytes)
+          if (entry) entry.active = Date.now();
+          return;
+        }
         // still ours but refused: CancelTasks marked it; otherwise another runner has it now
         if (!(await this.store.lostLease(this.owner, task.id))) controller.abort(new Cancelled());
         else controller.abort(new Error('task taken over by another runner'));
