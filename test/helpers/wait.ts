@@ -10,7 +10,8 @@ export async function waitTask(call: Call, taskId: string, timeoutMs = 60_000): 
     const body = await call('DescribeTasks', { TaskIds: [taskId] });
     const row = (body.Data as Row[])[0];
     // every failure must carry a catalogue code: an InternalError fails whichever test saw it
-    if (row?.ErrorCode === 'InternalError') throw new Error(`task ${taskId} failed with InternalError: ${row.ErrorMsg}`);
+    if (row?.ErrorCode === 'InternalError')
+      throw new Error(`task ${taskId} failed with InternalError: ${row.ErrorMsg}`);
     if (row && SETTLED.includes(String(row.TaskStatus))) return row;
     if (Date.now() > until) throw new Error(`task ${taskId} still ${row?.TaskStatus} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
