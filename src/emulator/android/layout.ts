@@ -12,7 +12,7 @@ import { CWD_BRIDGE_SCRIPT, DU_0_8_0_SCRIPT, LS_SCRIPT } from './wrappers.ts';
 // toybox applet links and the Android commands), mount points for what the sandbox binds in, and
 // Android's /data layout with its owners and modes (layout-data.ts).
 
-export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys'];
+export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys', 'settings'];
 /** Android commands that take paths: scripts that pass the working folder along (wrappers.ts) */
 export const PATH_COMMANDS = ['restorecon', 'chcon'];
 

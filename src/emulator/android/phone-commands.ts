@@ -8,10 +8,12 @@ import { ls } from './commands/ls.ts';
 import { pm } from './commands/pm.ts';
 import { chconOff, restoreconOff } from './commands/relabel-off.ts';
 import { restorecon } from './commands/restorecon.ts';
+import { settings } from './commands/settings.ts';
 import type { LabelStore } from './labels.ts';
 import type { PackageService } from './package-service.ts';
 import type { AndroidProfile } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
+import { SettingsStore } from './settings-store.ts';
 
 // The Android commands the system server answers for the bridge script (layout.ts links them).
 
@@ -33,7 +35,7 @@ export function phoneCommands({
   props,
   selinux,
 }: CommandDeps): Record<string, Command> {
-  const services = { package: pm(packages), activity: am(packages) };
+  const services = { package: pm(packages), activity: am(packages), settings: settings(new SettingsStore(phone)) };
   // restorecon's packages.list: the package manager's uid and targetSdk of a package
   const apps = (pkg: string) => packages.installed(pkg);
   const labelling: Record<string, Command> = selinux
@@ -46,6 +48,7 @@ export function phoneCommands({
   return {
     pm: services.package,
     am: services.activity,
+    settings: services.settings,
     cmd: cmd(services),
     dumpsys: dumpsys(packages),
     getprop: getprop(props),
