@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { type Logger, pino } from 'pino';
+import type { Config } from '../../config.ts';
+import { isDatabaseUnavailable } from '../../db/unavailable.ts';
 import { type Service, startService } from '../../service.ts';
-import { configFrom, withCommonOptions } from '../common.ts';
+import { configFrom, fail, withCommonOptions } from '../common.ts';
 
 export function registerServe(program: Command): void {
   withCommonOptions(program.command('serve'))
@@ -13,7 +15,7 @@ export function registerServe(program: Command): void {
     .action(async (flags: Record<string, unknown>) => {
       const config = configFrom(flags);
       const logger = pino({ name: 'cloudphone-backup' });
-      const service = await startService(config, logger, { api: true, worker: config.worker.enabled });
+      const service = await start(config, logger, { api: true, worker: config.worker.enabled });
       process.stdout.write(
         [
           `cloudphone-backup API on ${service.url}/ (eds-aic 2023-09-30)`,
@@ -36,10 +38,28 @@ export function registerWorker(program: Command): void {
     .action(async (flags: Record<string, unknown>) => {
       const config = configFrom(flags);
       const logger = pino({ name: 'cloudphone-backup-worker' });
-      const service = await startService(config, logger, { api: false, worker: true });
+      const service = await start(config, logger, { api: false, worker: true });
       logger.info({ dataDir: config.dataDir }, 'worker started');
       onSignal(service, config.worker.shutdownGraceMs, logger);
     });
+}
+
+/** starts the service, or exits with one line a user can act on (a busy port, a database away) */
+async function start(config: Config, logger: Logger, roles: { api: boolean; worker: boolean }): Promise<Service> {
+  try {
+    return await startService(config, logger, roles);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const { host, port } = config.server;
+    if (code === 'EADDRINUSE') fail(`${host}:${port} is already in use; pick another port with --port or PORT`);
+    if (code === 'EADDRNOTAVAIL') fail(`${host} is not an address of this machine; pick another with --host or HOST`);
+    if (code === 'EACCES') fail(`not allowed to listen on ${host}:${port}; pick a port above 1023`);
+    if (config.databaseUrl && isDatabaseUnavailable(err)) {
+      const where = new URL(config.databaseUrl);
+      fail(`cannot reach the database at ${where.host}${where.pathname} (${(err as Error).message || String(code)})`);
+    }
+    throw err;
+  }
 }
 
 /**

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 // Android's own userland, borrowed read-only from the host: mksh is Android's /system/bin/sh and
-// toybox provides the standard tools, so scripts that work here work on a phone.
+// toybox provides the standard tools, so scripts that work here work on a phone. The emulator
+// also needs bubblewrap and root (it mounts and changes owners inside the sandbox).
 
 export interface Userland {
   mksh: string;
@@ -23,8 +24,14 @@ export function findUserland(): Promise<Userland> {
 }
 
 async function probe(): Promise<Userland> {
-  const mksh = firstExisting(['/usr/bin/mksh', '/bin/mksh'], 'mksh');
-  const toybox = firstExisting(['/usr/bin/toybox', '/bin/toybox'], 'toybox');
+  // every phone command runs in a bubblewrap sandbox (sandbox.ts): without it the phone would
+  // listen and answer nothing, so its absence is one clear refusal at start instead
+  const bwrap = firstExisting(['/usr/bin/bwrap', '/bin/bwrap'], 'bwrap', 'bubblewrap');
+  await run(bwrap, ['--version']).catch((err: Error) => {
+    throw new Error(`${bwrap} cannot run (${err.message.split('\n')[0]}); install it: apt-get install bubblewrap`);
+  });
+  const mksh = firstExisting(['/usr/bin/mksh', '/bin/mksh'], 'mksh', 'mksh');
+  const toybox = firstExisting(['/usr/bin/toybox', '/bin/toybox'], 'toybox', 'toybox');
   const { stdout: appletList } = await run(toybox, []);
   const applets = appletList.split(/\s+/).filter((a) => /^[a-z0-9][a-z0-9_.-]*$/.test(a));
   const { stdout: deps } = await run('ldd', [mksh, toybox]);
@@ -38,9 +45,12 @@ async function probe(): Promise<Userland> {
   return { mksh, toybox, applets, libraries: [...libraries].sort() };
 }
 
-function firstExisting(candidates: string[], what: string): string {
+function firstExisting(candidates: string[], what: string, debianPackage: string): string {
   const found = candidates.find((c) => existsSync(c));
-  if (!found)
-    throw new Error(`${what} is not installed (looked in ${candidates.join(', ')}); install the Debian package`);
+  if (!found) {
+    throw new Error(
+      `${what} is not installed (looked in ${candidates.join(', ')}); install it: apt-get install ${debianPackage}`,
+    );
+  }
   return found;
 }
