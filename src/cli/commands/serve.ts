@@ -22,7 +22,7 @@ export function registerServe(program: Command): void {
           `data dir: ${config.dataDir}  metadata: ${config.databaseUrl ? 'PostgreSQL' : 'SQLite'}  worker: ${config.worker.enabled ? 'embedded' : 'off'}`,
           'next steps:',
           '  cloudphone-backup keys create                       # an AccessKeyId/secret for the SDKs',
-          '  cloudphone-backup emulator --root ./phone --port 7001 --seed-apps   # an emulated phone',
+          '  cloudphone-backup emulator --root ./data/phone --port 7001 --seed-apps   # an emulated phone',
           '  cloudphone-backup instances add --id acp-demo --adb 127.0.0.1:7001',
           '',
         ].join('\n'),
