@@ -7,12 +7,13 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   statSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,13 @@ import { startTap, type Tap } from './helpers/tcp-tap.ts';
 
 // Every Device method of the ADB implementation against the emulated phone (real adbd wire
 // protocol, real sandboxed shell, real package manager with the seed apps).
+
+/** the host's IPv4 addresses of global scope: the emulated phone's network is the host's */
+const hostIpv4 = () =>
+  Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a?.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))
+    .map((a) => a?.address);
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'apks');
 const NOTES_CE = '/data/user/0/com.example.notes';
@@ -57,6 +65,11 @@ describe('AdbDevice', () => {
       abi: props['ro.product.cpu.abi'],
       fingerprint: props['ro.build.fingerprint'],
       ceAvailable: true,
+      // the emulated phone runs on the host's CPUs and memory (its /proc is the host's)
+      cpuCount: readFileSync('/proc/cpuinfo', 'utf8').match(/^processor\s*:/gm)?.length,
+      memoryMb: Math.floor(Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) / 1024),
+      display: { width: 720, height: 1280, dpi: 320 },
+      networkIp: expect.toBeOneOf([null, ...hostIpv4()]),
     });
     expect(await device.listPackages()).toEqual([
       'com.example.gallery',

@@ -5,6 +5,7 @@ import type { AdbConnection } from './adb/adb-connection.ts';
 import { commandFailed, runShell, type ShellOptions, spawnShell } from './adb/shell.ts';
 import { pullFile, SyncSession } from './adb/sync.ts';
 import type { Device, DeviceApk, DeviceProperties, FileOwner, PackageInfo, StreamOptions } from './device.ts';
+import { HARDWARE_SCRIPT, parseHardware } from './hardware-facts.ts';
 import { installApks } from './install-apks.ts';
 import { lines, readPackageInfo } from './package-info.ts';
 import { devicePath, numericId, packageName, permissionName, quote, selinuxContext } from './shell-args.ts';
@@ -20,7 +21,11 @@ export class AdbDevice implements Device {
   constructor(private readonly conn: AdbConnection) {}
 
   async properties(): Promise<DeviceProperties> {
-    const props = parseGetprop((await this.run('getprop')).stdout);
+    const [build, hardware] = await Promise.all([
+      this.run('getprop'),
+      this.run(HARDWARE_SCRIPT, { allowFailure: true }),
+    ]);
+    const props = parseGetprop(build.stdout);
     const sdk = Number(props['ro.build.version.sdk']);
     if (!Number.isInteger(sdk) || sdk <= 0) throw this.failed('getprop has no valid ro.build.version.sdk');
     return {
@@ -31,6 +36,7 @@ export class AdbDevice implements Device {
       // frameworks/base UserDataPreparer.prepareUserData sets "sys.user.<id>.ce_available" to
       // "true" once the user's CE storage is unlocked and prepared; absent before
       ceAvailable: props[`sys.user.${BACKUP_USER}.ce_available`] === 'true',
+      ...parseHardware(hardware.stdout),
     };
   }
 

@@ -2,9 +2,11 @@ import type { Readable } from 'node:stream';
 import type { DataPart } from '../android/layout.ts';
 import { ERRORS, ServiceError } from '../errors.ts';
 import type { PermissionState } from './dumpsys-package.ts';
+import type { DisplayFacts } from './hardware-facts.ts';
 
 export type { DataPart } from '../android/layout.ts';
 export type { PermissionState } from './dumpsys-package.ts';
+export type { DisplayFacts } from './hardware-facts.ts';
 
 // The device port: everything backup and restore need from an Android instance.
 // Implementations validate and quote every value before it reaches a device shell.
@@ -23,6 +25,14 @@ export interface DeviceProperties {
    * once the user has unlocked after boot); before that CE folders hold encrypted names and unreadable files
    */
   ceAvailable: boolean;
+  /** online CPUs (/proc/cpuinfo); null when the phone does not say (hardware-facts.ts has the sources) */
+  cpuCount: number | null;
+  /** MemTotal of /proc/meminfo, MiB */
+  memoryMb: number | null;
+  /** `wm size` and `wm density`, the override when one is set */
+  display: DisplayFacts | null;
+  /** the first global IPv4 address `ip -o -4 addr` lists */
+  networkIp: string | null;
 }
 
 export interface ApkFile {

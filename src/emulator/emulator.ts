@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { startAdbd } from './adbd/adbd.ts';
 import { parseAdbPublicKey } from './adbd/auth.ts';
+import type { DisplaySpec } from './android/display.ts';
 import { type Phone, startPhone } from './android/phone.ts';
 import type { AndroidRelease } from './android/profile.ts';
 
@@ -20,6 +21,8 @@ export interface EmulatorOptions {
   lockedCe?: boolean;
   /** adbkey.pub of the one host allowed in; without it the phone does not ask for AUTH */
   authKeyFile?: string;
+  /** the display's physical size and density (default 720x1280 at 320 dpi) */
+  display?: DisplaySpec;
 }
 
 export interface Emulator {
@@ -32,8 +35,8 @@ export interface Emulator {
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   // Read the key first: a bad key file should fail before a phone is set up.
   const authKey = opts.authKeyFile ? parseAdbPublicKey(await readFile(opts.authKeyFile, 'utf8')) : undefined;
-  const { seedApps, selinux, android, lockedCe } = opts;
-  const phone = await startPhone(opts.root, { seedApps, selinux, android, lockedCe });
+  const { seedApps, selinux, android, lockedCe, display } = opts;
+  const phone = await startPhone(opts.root, { seedApps, selinux, android, lockedCe, display });
   let adbd: Awaited<ReturnType<typeof startAdbd>>;
   try {
     adbd = await startAdbd({ phone, port: opts.port, host: opts.host, authKey });

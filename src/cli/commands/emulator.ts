@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_DISPLAY_SPEC } from '../../emulator/android/display.ts';
 import { type AndroidRelease, parseRelease, RELEASES } from '../../emulator/android/profile.ts';
 import { type Emulator, startEmulator } from '../../emulator/emulator.ts';
 import { configFrom, fail, withCommonOptions } from '../common.ts';
@@ -15,6 +16,8 @@ interface EmulatorFlags extends Record<string, unknown> {
   android?: AndroidRelease;
   lockedCe: boolean;
   authKey?: string;
+  display?: { width: number; height: number };
+  dpi?: number;
 }
 
 export function registerEmulator(program: Command): void {
@@ -36,6 +39,8 @@ export function registerEmulator(program: Command): void {
     )
     .option('--no-selinux', 'no SELinux labels: ls -Z prints ?, chcon and restorecon change nothing')
     .option('--auth-key <file>', 'require ADB AUTH with the private half of this adbkey.pub')
+    .option('--display <WxH>', "the display's physical size in pixels (default 720x1280)", parseSize)
+    .option('--dpi <n>', "the display's physical density (default 320)", parseDpi)
     .action(async (flags: EmulatorFlags) => {
       const root = flags.root ?? join(configFrom(flags).dataDir, 'emulator');
       let emulator: Emulator;
@@ -49,6 +54,7 @@ export function registerEmulator(program: Command): void {
           android: flags.android,
           lockedCe: flags.lockedCe,
           authKeyFile: flags.authKey,
+          display: { ...DEFAULT_DISPLAY_SPEC, ...flags.display, dpi: flags.dpi ?? DEFAULT_DISPLAY_SPEC.dpi },
         });
       } catch (err) {
         fail(`cannot start the emulator: ${(err as Error).message}`);
@@ -77,4 +83,17 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a TCP port number (0-65535)');
   return port;
+}
+
+function parseSize(value: string): { width: number; height: number } {
+  const m = /^([1-9]\d{1,4})x([1-9]\d{1,4})$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected WIDTHxHEIGHT in pixels, e.g. 1080x1920');
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+function parseDpi(value: string): number {
+  const dpi = Number(value);
+  // the window manager refuses densities below 72 (WindowManagerShellCommand.runDisplayDensity)
+  if (!/^\d{2,4}$/.test(value) || dpi < 72) throw new InvalidArgumentError('expected a density of 72 dpi or more');
+  return dpi;
 }

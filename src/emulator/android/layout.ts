@@ -6,13 +6,13 @@ import { DATA_LINKS, prepareData } from './layout-data.ts';
 import type { AndroidProfile } from './profile.ts';
 import type { PhoneRoot } from './root-path.ts';
 import type { Userland } from './userland.ts';
-import { CWD_BRIDGE_SCRIPT, DU_0_8_0_SCRIPT, LS_SCRIPT } from './wrappers.ts';
+import { CWD_BRIDGE_SCRIPT, DU_0_8_0_SCRIPT, LS_SCRIPT, WM_SCRIPT } from './wrappers.ts';
 
 // What a phone folder holds before the sandbox starts: the read-only system image (/system, with
 // toybox applet links and the Android commands), mount points for what the sandbox binds in, and
 // Android's /data layout with its owners and modes (layout-data.ts).
 
-export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys', 'settings'];
+export const ANDROID_COMMANDS = ['pm', 'cmd', 'am', 'getprop', 'dumpsys', 'settings', 'ip'];
 /** Android commands that take paths: scripts that pass the working folder along (wrappers.ts) */
 export const PATH_COMMANDS = ['restorecon', 'chcon'];
 
@@ -39,6 +39,7 @@ export async function prepareLayout(phone: PhoneRoot, userland: Userland, opts: 
   await placeholder(phone, '/system/bin/toybox');
   const scripts: Record<string, string> = Object.fromEntries(PATH_COMMANDS.map((c) => [c, CWD_BRIDGE_SCRIPT]));
   if (opts.selinux) scripts.ls = LS_SCRIPT;
+  scripts.wm = WM_SCRIPT;
   if (!opts.profile.duHasApparentBytes) scripts.du = DU_0_8_0_SCRIPT;
   const own = [...ANDROID_COMMANDS, ...Object.keys(scripts)];
   const links = [...userland.applets.filter((a) => a !== 'sh' && !own.includes(a))];

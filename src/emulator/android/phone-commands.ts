@@ -4,11 +4,14 @@ import { cmd } from './commands/cmd.ts';
 import type { Command } from './commands/command.ts';
 import { dumpsys } from './commands/dumpsys.ts';
 import { getprop } from './commands/getprop.ts';
+import { ip } from './commands/ip.ts';
 import { ls } from './commands/ls.ts';
 import { pm } from './commands/pm.ts';
 import { chconOff, restoreconOff } from './commands/relabel-off.ts';
 import { restorecon } from './commands/restorecon.ts';
 import { settings } from './commands/settings.ts';
+import { window } from './commands/window.ts';
+import type { DisplayState } from './display.ts';
 import type { LabelStore } from './labels.ts';
 import type { PackageService } from './package-service.ts';
 import type { AndroidProfile } from './profile.ts';
@@ -25,6 +28,8 @@ export interface CommandDeps {
   /** the current props (some change while the phone runs) */
   props: () => Record<string, string>;
   selinux: boolean;
+  /** the phone's display, behind `cmd window` and `wm` */
+  display: DisplayState;
 }
 
 export function phoneCommands({
@@ -34,8 +39,14 @@ export function phoneCommands({
   packages,
   props,
   selinux,
+  display,
 }: CommandDeps): Record<string, Command> {
-  const services = { package: pm(packages), activity: am(packages), settings: settings(new SettingsStore(phone)) };
+  const services = {
+    package: pm(packages),
+    activity: am(packages),
+    settings: settings(new SettingsStore(phone)),
+    window: window(display),
+  };
   // restorecon's packages.list: the package manager's uid and targetSdk of a package
   const apps = (pkg: string) => packages.installed(pkg);
   const labelling: Record<string, Command> = selinux
@@ -52,6 +63,7 @@ export function phoneCommands({
     cmd: cmd(services),
     dumpsys: dumpsys(packages),
     getprop: getprop(props),
+    ip: ip(),
     ...labelling,
   };
 }

@@ -2,6 +2,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { CeLock } from './ce-lock.ts';
+import { DEFAULT_DISPLAY_SPEC, type DisplaySpec, DisplayState } from './display.ts';
 import { FileContexts } from './file-contexts.ts';
 import { LabelStore } from './labels.ts';
 import { prepareLayout } from './layout.ts';
@@ -54,6 +55,8 @@ export interface PhoneOptions {
   android?: AndroidRelease;
   /** start with user 0's CE storage locked (file-based encryption before the first unlock) */
   lockedCe?: boolean;
+  /** the display's physical size and density (default 720x1280 at 320 dpi, display.ts) */
+  display?: DisplaySpec;
 }
 
 export async function startPhone(root: string, opts: PhoneOptions = {}): Promise<Phone> {
@@ -78,8 +81,9 @@ export async function startPhone(root: string, opts: PhoneOptions = {}): Promise
   let fbe = opts.lockedCe ?? false;
   if (opts.lockedCe) await ce.lock();
   const props = () => runtimeProps(buildProps, fbe, ce.locked);
+  const display = new DisplayState(phoneRoot, opts.display ?? DEFAULT_DISPLAY_SPEC);
   const server = await startSystemServer(
-    phoneCommands({ phone: phoneRoot, labels, profile, packages, props, selinux }),
+    phoneCommands({ phone: phoneRoot, labels, profile, packages, props, selinux, display }),
   );
   const mounts = () => [...userZeroMounts(hostRoot, profile), ...ce.mounts()];
   const spec = { root: hostRoot, socketDir: server.socketDir, userland, mounts };

@@ -7,6 +7,11 @@ import { BRIDGE_NAME } from './bridge-script.ts';
 
 const BRIDGE = `/system/bin/${BRIDGE_NAME}`;
 
+/** wm: Android 10+'s own script, frameworks/base cmds/wm/wm.sh (an sh_binary in cmds/wm/Android.bp) */
+export const WM_SCRIPT = `#!/system/bin/sh
+cmd window "$@"
+`;
+
 /** chcon, restorecon: always the system server, which keeps the labels */
 export const CWD_BRIDGE_SCRIPT = `#!/system/bin/sh
 set -- "$PWD" "$@"
