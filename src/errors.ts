@@ -83,6 +83,13 @@ export const ERRORS = {
       409,
       `The instance ${id} already has ${count} unsettled tasks (at most ${max}); wait for some of them to finish.`,
     ),
+  /** a ClientToken reused within 24 h with other parameters (the name ECS, VPC and ROS use; docs/api-models.md) */
+  idempotentParameterMismatch: (action: string) =>
+    make(
+      'IdempotentParameterMismatch',
+      409,
+      `The ClientToken was used in the last 24 hours by a ${action} request with other parameters; send that request unchanged, or use a new ClientToken.`,
+    ),
   endpointUnknown: (endpoint: string) =>
     make('InvalidUploadEndpoint.NotFound', 400, `No object store is configured for endpoint ${endpoint}.`),
   unsafeArchiveEntry: (entry: string, why: string) =>

@@ -1,3 +1,4 @@
+import type { Repositories } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { Instance } from '../db/instances-repo.ts';
 import { ERRORS } from '../errors.ts';
@@ -36,7 +37,16 @@ export async function loadInstances(deps: ServiceDeps, account: string, ids: str
   return found;
 }
 
-export async function requestBackup(deps: ServiceDeps, account: string, req: BackupRequest, invokeId: string) {
+/** what a request created, handed to its caller inside the creating transaction (ClientToken's seal) */
+export type OnCreated<T> = (tx: Repositories, created: T) => Promise<void>;
+
+export async function requestBackup(
+  deps: ServiceDeps,
+  account: string,
+  req: BackupRequest,
+  invokeId: string,
+  onCreated?: OnCreated<{ taskId: string; items: BackupItem[] }>,
+) {
   const { bucket, prefix } = parseOssUrl(req.path);
   const endpoint = assertEndpoint(req.endpoint);
   deps.storeFor(endpoint); // an endpoint with no store configured fails the call, not the tasks
@@ -47,6 +57,12 @@ export async function requestBackup(deps: ServiceDeps, account: string, req: Bac
     const backupFileName = `${req.name ?? 'backup'}_${instance.id}_${backupFileId.slice(3)}.tar.zst`;
     return { instance, backupFileId, backupFileName, taskId: newId('t'), key: joinKey(prefix, backupFileName) };
   });
+  const data: BackupItem[] = items.map((it) => ({
+    instanceId: it.instance.id,
+    backupFileId: it.backupFileId,
+    backupFileName: it.backupFileName,
+    taskId: it.taskId,
+  }));
   const batch = await deps.db.transaction(async (tx) => {
     for (const it of items) {
       await tx.backupFiles.create({
@@ -77,14 +93,10 @@ export async function requestBackup(deps: ServiceDeps, account: string, req: Bac
       BackupFileName: req.name,
       Description: req.description,
     };
-    return tx.tasks.createBatch(account, { type: 'BackupApp', invokeId, param, children });
+    const created = await tx.tasks.createBatch(account, { type: 'BackupApp', invokeId, param, children });
+    await onCreated?.(tx, { taskId: created.batch.id, items: data });
+    return created;
   });
   deps.notifyTasks();
-  const data: BackupItem[] = items.map((it) => ({
-    instanceId: it.instance.id,
-    backupFileId: it.backupFileId,
-    backupFileName: it.backupFileName,
-    taskId: it.taskId,
-  }));
   return { taskId: batch.batch.id, items: data };
 }

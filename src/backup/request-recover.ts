@@ -1,6 +1,6 @@
 import { ERRORS } from '../errors.ts';
 import { assertEndpoint, objectUrl } from '../storage/object-key.ts';
-import { loadInstances } from './request-backup.ts';
+import { loadInstances, type OnCreated } from './request-backup.ts';
 import type { ServiceDeps } from './service-deps.ts';
 import type { RecoverAppParams } from './tasks/recover-app-task.ts';
 
@@ -17,7 +17,18 @@ export interface RecoverRequest {
 
 const RESTORABLE = ['AVAILABLE', 'RECOVERY_FAILED'];
 
-export async function requestRecover(deps: ServiceDeps, account: string, req: RecoverRequest, invokeId: string) {
+export interface RecoverItem {
+  instanceId: string;
+  taskId: string;
+}
+
+export async function requestRecover(
+  deps: ServiceDeps,
+  account: string,
+  req: RecoverRequest,
+  invokeId: string,
+  onCreated?: OnCreated<{ taskId: string; items: RecoverItem[] }>,
+) {
   const file = await deps.db.backupFiles.get(account, req.backupFileId);
   if (!file) throw ERRORS.backupFileNotFound(req.backupFileId);
   if (!RESTORABLE.includes(file.status)) throw ERRORS.backupFileInUse(file.id, file.status);
@@ -32,13 +43,21 @@ export async function requestRecover(deps: ServiceDeps, account: string, req: Re
   }
   const targets = await loadInstances(deps, account, req.instanceIds, 'AndroidInstanceIdList');
   const param: RecoverAppParams = { backupFileId: file.id };
-  const { batch, children } = await deps.db.tasks.createBatch(account, {
-    type: 'RecoverApp',
-    invokeId,
-    param: { BackupFileId: file.id, AndroidInstanceIdList: req.instanceIds, UploadType: 'OSS' },
-    resourceId: file.id,
-    children: targets.map((t) => ({ instanceId: t.id, instanceName: t.name, param })),
+  const created = await deps.db.transaction(async (tx) => {
+    const { batch, children } = await tx.tasks.createBatch(account, {
+      type: 'RecoverApp',
+      invokeId,
+      param: { BackupFileId: file.id, AndroidInstanceIdList: req.instanceIds, UploadType: 'OSS' },
+      resourceId: file.id,
+      children: targets.map((t) => ({ instanceId: t.id, instanceName: t.name, param })),
+    });
+    const result = {
+      taskId: batch.id,
+      items: children.map((c) => ({ instanceId: c.instanceId as string, taskId: c.id })),
+    };
+    await onCreated?.(tx, result);
+    return result;
   });
   deps.notifyTasks();
-  return { taskId: batch.id, items: children.map((c) => ({ instanceId: c.instanceId as string, taskId: c.id })) };
+  return created;
 }

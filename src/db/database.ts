@@ -5,6 +5,7 @@ import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql 
 import pg from 'pg';
 import { AccountsRepo } from './accounts-repo.ts';
 import { BackupFilesRepo } from './backup-files-repo.ts';
+import { ClientTokensRepo } from './client-tokens-repo.ts';
 import { InstancesRepo } from './instances-repo.ts';
 import { migrations } from './migrations.ts';
 import { NoncesRepo } from './nonces-repo.ts';
@@ -20,6 +21,7 @@ export interface Repositories {
   backupFiles: BackupFilesRepo;
   tasks: TasksRepo;
   suspensions: SuspensionsRepo;
+  clientTokens: ClientTokensRepo;
 }
 
 export interface Db extends Repositories {
@@ -47,6 +49,7 @@ export function repositories(kysely: Kysely<Database>): Repositories {
     backupFiles: new BackupFilesRepo(kysely),
     tasks: new TasksRepo(kysely),
     suspensions: new SuspensionsRepo(kysely),
+    clientTokens: new ClientTokensRepo(kysely),
   };
 }
 

@@ -146,10 +146,32 @@ const cancelAndSuspensions: Migration = {
   },
 };
 
+/**
+ * ClientToken records (src/db/client-tokens-repo.ts): the primary key lets one call per
+ * (account, action, token) create work; `created` drives the 24-hour purge
+ */
+const clientTokens: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('client_tokens')
+      .addColumn('account', 'text', (c) => c.notNull().references('accounts.name'))
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('token', 'text', (c) => c.notNull())
+      .addColumn('params_sha256', 'text', (c) => c.notNull())
+      .addColumn('response', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text', (c) => c.notNull())
+      .addColumn('created', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('client_tokens_pk', ['account', 'action', 'token'])
+      .execute();
+    await db.schema.createIndex('client_tokens_created').on('client_tokens').column('created').execute();
+  },
+};
+
 export const migrations: MigrationProvider = {
   getMigrations: async () => ({
     '0001_init': init,
     '0002_retry_backoff': retryBackoff,
     '0003_cancel_and_suspensions': cancelAndSuspensions,
+    '0006_client_tokens': clientTokens,
   }),
 };

@@ -104,6 +104,18 @@ export interface SuspensionTable {
   created: string;
 }
 
+/** a ClientToken an account sent with a task-creating action, and what that call answered */
+export interface ClientTokenTable {
+  account: string;
+  action: string;
+  token: string;
+  paramsSha256: string;
+  /** the response body as JSON text */
+  response: string;
+  requestId: string;
+  created: string;
+}
+
 export interface Database {
   accounts: AccountTable;
   accessKeys: AccessKeyTable;
@@ -112,4 +124,5 @@ export interface Database {
   backupFiles: BackupFileTable;
   tasks: TaskTable;
   suspensions: SuspensionTable;
+  clientTokens: ClientTokenTable;
 }

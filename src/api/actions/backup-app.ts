@@ -1,9 +1,21 @@
 import { PACKAGE_NAME } from '../../android/names.ts';
-import { requestBackup } from '../../backup/request-backup.ts';
+import { type BackupItem, requestBackup } from '../../backup/request-backup.ts';
 import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { defineAction, param } from '../action.ts';
+import { CLIENT_TOKEN, idempotent } from '../client-token.ts';
 import { INSTANCE_ID } from '../format.ts';
 import { assertTaskRoom } from './task-cap.ts';
+
+const body = (r: { taskId: string; items: BackupItem[] }) => ({
+  TaskId: r.taskId,
+  Count: r.items.length,
+  Data: r.items.map((it) => ({
+    AndroidInstanceId: it.instanceId,
+    BackupFileId: it.backupFileId,
+    BackupFileName: it.backupFileName,
+    TaskId: it.taskId,
+  })),
+});
 
 export const backupApp = (deps: ServiceDeps) =>
   defineAction({
@@ -15,27 +27,19 @@ export const backupApp = (deps: ServiceDeps) =>
       UploadEndpoint: param.string({ required: true, maxLength: 253 }),
       BackupFileName: param.string({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/ }),
       Description: param.string({ maxLength: 256 }),
+      ClientToken: CLIENT_TOKEN,
     },
-    async handle(p, ctx) {
-      const req = {
-        instanceIds: p.AndroidInstanceIdList,
-        packages: p.SourceAppList,
-        path: p.BackupFilePath,
-        endpoint: p.UploadEndpoint,
-        name: p.BackupFileName,
-        description: p.Description,
-      };
-      await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList, deps.maxPendingTasks);
-      const { taskId, items } = await requestBackup(deps, ctx.account, req, ctx.requestId);
-      return {
-        TaskId: taskId,
-        Count: items.length,
-        Data: items.map((it) => ({
-          AndroidInstanceId: it.instanceId,
-          BackupFileId: it.backupFileId,
-          BackupFileName: it.backupFileName,
-          TaskId: it.taskId,
-        })),
-      };
-    },
+    handle: (p, ctx) =>
+      idempotent(deps.db, ctx, 'BackupApp', p, async (seal) => {
+        const req = {
+          instanceIds: p.AndroidInstanceIdList,
+          packages: p.SourceAppList,
+          path: p.BackupFilePath,
+          endpoint: p.UploadEndpoint,
+          name: p.BackupFileName,
+          description: p.Description,
+        };
+        await assertTaskRoom(deps.db.kysely, ctx.account, p.AndroidInstanceIdList, deps.maxPendingTasks);
+        await requestBackup(deps, ctx.account, req, ctx.requestId, (tx, r) => seal(tx, body(r)));
+      }),
   });
