@@ -27,6 +27,13 @@ const s3Driver = z
   });
 const driver = z.discriminatedUnion('driver', [fsDriver, s3Driver]);
 const endpointName = z.string().refine(isEndpointName, 'expected a lower-case host name, optionally with :port');
+/** Alibaba region ids: cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1, cn-north-2-gov-1 … */
+const regionId = z
+  .string()
+  .max(64)
+  .regex(/^[a-z]{2,}(?:-[a-z0-9]+)+$/, 'expected an Alibaba Cloud region id such as cn-hangzhou');
+/** the RegionId responses carry when the operator sets none */
+export const DEFAULT_REGION_ID = 'cn-hangzhou';
 
 /** the task worker's defaults, shared by the config schema and the runner (one set of defaults) */
 export const WORKER_DEFAULTS = {
@@ -54,6 +61,8 @@ const schema = z
         maxPendingTasksPerInstance: int(1, 10_000).default(10),
       })
       .prefault({}),
+    /** the region this service stands in for: RegionId of every instance, task and backup file it describes */
+    regionId: regionId.default(DEFAULT_REGION_ID),
     dataDir: z.string().min(1).default('./data'),
     databaseUrl: z
       .string()
@@ -132,6 +141,7 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['HOST', ['server', 'host']],
   ['PORT', ['server', 'port']],
   ['MAX_PENDING_TASKS_PER_INSTANCE', ['server', 'maxPendingTasksPerInstance']],
+  ['REGION_ID', ['regionId']],
   ['DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
   ['WORKER_CONCURRENCY', ['worker', 'concurrency']],

@@ -83,6 +83,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
         storeFor,
         notifyTasks: () => runner.notify(),
         maxPendingTasks: config.server.maxPendingTasksPerInstance,
+        regionId: config.regionId,
         cancelTask: (id, by) => runner.cancel(id, by),
       }),
       credentials: { find: (id) => db.accounts.findKey(id) },

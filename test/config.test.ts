@@ -36,6 +36,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ flags: {}, env: {} });
     expect(c).toEqual({
       server: { host: '127.0.0.1', port: 8080, maxPendingTasksPerInstance: 10 },
+      regionId: 'cn-hangzhou',
       dataDir: resolve('data'),
       worker: {
         enabled: true,
@@ -51,6 +52,19 @@ describe('loadConfig', () => {
       storage: { default: { driver: 'fs' }, endpoints: {}, requestTimeoutMs: 30_000, connectTimeoutMs: 10_000 },
     });
     expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('reads regionId from the file and from REGION_ID, and refuses what is not a region id', () => {
+    expect(loadConfig({ flags: { config: file({ regionId: 'ap-southeast-1' }) }, env: {} }).regionId).toBe(
+      'ap-southeast-1',
+    );
+    expect(loadConfig({ flags: {}, env: { REGION_ID: 'cn-shanghai-finance-1' } }).regionId).toBe(
+      'cn-shanghai-finance-1',
+    );
+    for (const bad of ['Hangzhou', 'cn_hangzhou', 'cn-', '-cn-hangzhou'])
+      expect(() => loadConfig({ flags: {}, env: { REGION_ID: bad } })).toThrow(
+        new RegExp(`regionId="${bad}" \\(env REGION_ID\\): expected an Alibaba Cloud region id`),
+      );
   });
 
   it('reads backup.requireSuspension from the file and from BACKUP_REQUIRE_SUSPENSION', () => {

@@ -115,6 +115,45 @@ describe.each(BACKENDS)('repositories on %s', (backend) => {
     expect((await db.instances.list(a)).totalCount).toBe(1);
   });
 
+  it('keeps an instance group, end user and what the phone reported, and filters by group', async () => {
+    const a = account();
+    await db.instances.add(phone(a, `acp-${a}-g1`, { instanceGroupId: 'ag-one', endUserId: 'alice' }));
+    await db.instances.add(phone(a, `acp-${a}-g2`, { instanceGroupId: 'ag-two' }));
+    await db.instances.add(phone(a, `acp-${a}-none`));
+    const groups = async (f: Parameters<Db['instances']['list']>[1]) =>
+      (await db.instances.list(a, f)).items.map((i) => i.id).sort();
+    expect(await groups({ groupId: 'ag-one' })).toEqual([`acp-${a}-g1`]);
+    expect(await groups({ groupIds: ['ag-one', 'ag-two'] })).toEqual([`acp-${a}-g1`, `acp-${a}-g2`]);
+    expect(await groups({ groupId: 'ag-one', groupIds: ['ag-two'] })).toEqual([]);
+    expect(await db.instances.get(a, `acp-${a}-none`)).toMatchObject({ instanceGroupId: null, cpuCount: null });
+
+    const reported = { androidVersion: '13', sdk: 33, abi: 'arm64-v8a', fingerprint: 'f', networkIp: '10.1.2.3' };
+    const display = { width: 1080, height: 2400, dpi: 440 };
+    await db.instances.recordFacts(`acp-${a}-g1`, { ...reported, cpuCount: 8, memoryMb: 7680, display });
+    expect(await db.instances.get(a, `acp-${a}-g1`)).toMatchObject({
+      endUserId: 'alice',
+      sdk: 33,
+      cpuCount: 8,
+      memoryMb: 7680,
+      displayWidth: 1080,
+      displayHeight: 2400,
+      displayDpi: 440,
+      networkIp: '10.1.2.3',
+    });
+    // what the phone no longer says is no longer claimed
+    await db.instances.recordFacts(`acp-${a}-g1`, { ...reported, cpuCount: null, memoryMb: null, display: null });
+    expect(await db.instances.get(a, `acp-${a}-g1`)).toMatchObject({ cpuCount: null, displayDpi: null });
+
+    const f = await db.backupFiles.create(file(a, 'grouped', { instanceGroupId: 'ag-one', endUserId: 'alice' }));
+    await db.backupFiles.create(file(a, 'ungrouped'));
+    const files = async (filters: Parameters<Db['backupFiles']['list']>[1]) =>
+      (await db.backupFiles.list(a, filters)).items.map((x) => x.id);
+    expect(await files({ instanceGroupId: 'ag-one' })).toEqual([f.id]);
+    expect(await files({ endUserId: 'alice' })).toEqual([f.id]);
+    expect(await files({ endUserId: 'bob' })).toEqual([]);
+    expect(await db.backupFiles.get(a, f.id)).toMatchObject({ instanceGroupId: 'ag-one', endUserId: 'alice' });
+  });
+
   it('filters backup files, fuzzy and exact, within one account', async () => {
     const a = account();
     const other = account();

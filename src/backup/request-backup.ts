@@ -70,6 +70,9 @@ export async function requestBackup(
         account,
         instanceId: it.instance.id,
         instanceName: it.instance.name,
+        // as the source is now: DescribeBackupFiles filters them as they were when the backup was made
+        instanceGroupId: it.instance.instanceGroupId,
+        endUserId: it.instance.endUserId,
         name: it.backupFileName,
         description: req.description ?? '',
         path: req.path,

@@ -19,9 +19,9 @@ export interface TaskDeps {
 /**
  * Connects to the instance's phone for task `taskId`'s `work` and always closes it. First it
  * lifts what an earlier task that died on this phone left suspended (suspensions.ts) and undoes
- * what a restore killed mid-way left (restore/interrupted.ts). Device
- * errors name the ADB address; they are reported with the instance id as well, which is what an
- * operator looks up.
+ * what a restore killed mid-way left (restore/interrupted.ts), then records what the phone
+ * reports about itself on the instance (instances-repo.ts recordFacts). Device errors name the
+ * ADB address; they are reported with the instance id as well, which is what an operator looks up.
  */
 export async function withDevice<T>(
   deps: TaskDeps,
@@ -35,6 +35,8 @@ export async function withDevice<T>(
     try {
       await liftLeftovers(deps, instance, device, taskId);
       await undoInterruptedRestores(device);
+      // what the phone reports now (build, CPUs, memory, display, address), for DescribeAndroidInstances
+      await deps.db.instances.recordFacts(instance.id, await device.properties());
       return await work(device);
     } finally {
       await device.close().catch(() => {});

@@ -37,12 +37,20 @@ export interface BackupFile {
   taskId: string | null;
   created: string;
   modified: string;
+  /** the source instance's group and end user when the backup was made */
+  instanceGroupId: string | null;
+  endUserId: string | null;
 }
 
 export type NewBackupFile = Omit<
   BackupFile,
-  'id' | 'status' | 'size' | 'sha256' | 'manifest' | 'created' | 'modified' | 'taskId'
-> & { id?: string; status?: BackupFileStatus; taskId?: string | null };
+  'id' | 'status' | 'size' | 'sha256' | 'manifest' | 'created' | 'modified' | 'taskId' | 'instanceGroupId' | 'endUserId'
+> &
+  Partial<Pick<BackupFile, 'instanceGroupId' | 'endUserId'>> & {
+    id?: string;
+    status?: BackupFileStatus;
+    taskId?: string | null;
+  };
 
 export type BackupFilePatch = Partial<
   Pick<BackupFile, 'status' | 'size' | 'sha256' | 'manifest' | 'objectKey' | 'apps' | 'taskId'>
@@ -62,6 +70,8 @@ export interface BackupFileFilters {
   startTime?: Date;
   /** created at or before */
   endTime?: Date;
+  instanceGroupId?: string;
+  endUserId?: string;
 }
 
 const toFile = (r: Selectable<BackupFileTable>): BackupFile => ({
@@ -84,6 +94,8 @@ export class BackupFilesRepo {
       sha256: null,
       manifest: null,
       taskId: input.taskId ?? null,
+      instanceGroupId: input.instanceGroupId ?? null,
+      endUserId: input.endUserId ?? null,
       created: now,
       modified: now,
     };
@@ -126,6 +138,8 @@ export class BackupFilesRepo {
     if (f.statusList?.length) q = q.where('status', 'in', f.statusList);
     if (f.startTime) q = q.where('created', '>=', f.startTime.toISOString());
     if (f.endTime) q = q.where('created', '<=', f.endTime.toISOString());
+    if (f.instanceGroupId) q = q.where('instanceGroupId', '=', f.instanceGroupId);
+    if (f.endUserId) q = q.where('endUserId', '=', f.endUserId);
     return paginate(
       page,
       10,

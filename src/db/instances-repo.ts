@@ -24,6 +24,14 @@ export const INSTANCE_STATUSES = [
 ] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
+/** Alibaba's instance group ids: `ag-` and lower-case letters and digits (docs/api-models.md, e.g. ag-25nt4kk9whjh****) */
+export const INSTANCE_GROUP_ID = /^ag-[a-z0-9]{1,40}$/;
+/**
+ * EDS end user names: 3 to 24 lower-case letters, digits and underscores (eds-user CreateUsers,
+ * EndUserId: https://alibabacloud.com/help/en/wuying-workspace/api-eds-user-2021-03-08-createusers-desktop)
+ */
+export const END_USER_ID = /^[a-z0-9_]{3,24}$/;
+
 export interface Instance {
   id: string;
   account: string;
@@ -43,17 +51,65 @@ export interface Instance {
   rate: number;
   created: string;
   modified: string;
+  instanceGroupId: string | null;
+  endUserId: string | null;
+  /** what the phone last reported (when added, and at each task's start); null: it did not say */
+  cpuCount: number | null;
+  /** MemTotal, MiB */
+  memoryMb: number | null;
+  displayWidth: number | null;
+  displayHeight: number | null;
+  displayDpi: number | null;
+  networkIp: string | null;
 }
 
-export type NewInstance = Omit<Instance, 'status' | 'errorCode' | 'rate' | 'created' | 'modified'> & {
-  status?: InstanceStatus;
-};
+/** the columns the phone's own report fills */
+type Reported = 'androidVersion' | 'sdk' | 'abi' | 'fingerprint' | Hardware;
+type Hardware = 'cpuCount' | 'memoryMb' | 'displayWidth' | 'displayHeight' | 'displayDpi' | 'networkIp';
+
+export type NewInstance = Omit<
+  Instance,
+  'status' | 'errorCode' | 'rate' | 'created' | 'modified' | 'instanceGroupId' | 'endUserId' | Hardware
+> &
+  Partial<Pick<Instance, 'instanceGroupId' | 'endUserId' | Hardware>> & { status?: InstanceStatus };
+
+/** what a phone says about itself (the device port's properties(), structurally) */
+export interface ReportedFacts {
+  androidVersion: string;
+  sdk: number;
+  abi: string;
+  fingerprint: string;
+  cpuCount: number | null;
+  memoryMb: number | null;
+  display: { width: number; height: number; dpi: number } | null;
+  networkIp: string | null;
+}
+
+export function reportedColumns(r: ReportedFacts): Pick<Instance, Reported> {
+  return {
+    androidVersion: r.androidVersion,
+    sdk: r.sdk,
+    abi: r.abi,
+    fingerprint: r.fingerprint,
+    cpuCount: r.cpuCount,
+    memoryMb: r.memoryMb,
+    displayWidth: r.display?.width ?? null,
+    displayHeight: r.display?.height ?? null,
+    displayDpi: r.display?.dpi ?? null,
+    networkIp: r.networkIp,
+  };
+}
 
 export interface InstanceFilters {
   ids?: string[];
   name?: string;
   status?: string;
+  /** DescribeAndroidInstances' InstanceGroupId and InstanceGroupIds: an instance must match both when both are given */
+  groupId?: string;
+  groupIds?: string[];
 }
+
+const nullableNumber = (v: number | null) => (v === null ? null : Number(v));
 
 const toInstance = (r: Selectable<InstanceTable>): Instance => ({
   ...r,
@@ -61,6 +117,11 @@ const toInstance = (r: Selectable<InstanceTable>): Instance => ({
   status: r.status as InstanceStatus,
   sdk: Number(r.sdk),
   rate: Number(r.rate),
+  cpuCount: nullableNumber(r.cpuCount),
+  memoryMb: nullableNumber(r.memoryMb),
+  displayWidth: nullableNumber(r.displayWidth),
+  displayHeight: nullableNumber(r.displayHeight),
+  displayDpi: nullableNumber(r.displayDpi),
 });
 
 export class InstancesRepo {
@@ -68,7 +129,22 @@ export class InstancesRepo {
 
   async add(input: NewInstance): Promise<Instance> {
     const now = new Date().toISOString();
-    const row = { ...input, status: input.status ?? 'RUNNING', errorCode: null, rate: 0, created: now, modified: now };
+    const row: Instance = {
+      instanceGroupId: null,
+      endUserId: null,
+      cpuCount: null,
+      memoryMb: null,
+      displayWidth: null,
+      displayHeight: null,
+      displayDpi: null,
+      networkIp: null,
+      ...input,
+      status: input.status ?? 'RUNNING',
+      errorCode: null,
+      rate: 0,
+      created: now,
+      modified: now,
+    };
     await new AccountsRepo(this.db).ensure(input.account);
     const res = await this.db
       .insertInto('instances')
@@ -106,6 +182,8 @@ export class InstancesRepo {
     if (f.ids?.length) q = q.where('id', 'in', f.ids);
     if (f.name) q = q.where('name', '=', f.name);
     if (f.status) q = q.where('status', '=', f.status);
+    if (f.groupId) q = q.where('instanceGroupId', '=', f.groupId);
+    if (f.groupIds?.length) q = q.where('instanceGroupId', 'in', f.groupIds);
     return paginate(
       page,
       100,
@@ -119,6 +197,14 @@ export class InstancesRepo {
           .execute(),
       toInstance,
     );
+  }
+
+  /**
+   * Records what the phone reports now (at each task's start): a phone updated to a newer build or
+   * given another display is described as it is. Not a change by the owner, so GmtModified stays.
+   */
+  async recordFacts(id: string, reported: ReportedFacts): Promise<void> {
+    await this.db.updateTable('instances').set(reportedColumns(reported)).where('id', '=', id).execute();
   }
 
   /** false when there was no such instance in the account */

@@ -167,11 +167,29 @@ const clientTokens: Migration = {
   },
 };
 
+/**
+ * What instances carry besides their image: the group and end user Alibaba assigns them (set by
+ * `instances add --group … --end-user …`) and what the phone last reported about its hardware
+ * (read when it is added and at each task's start); backup files keep their source's group and
+ * end user, so DescribeBackupFiles filters them as they were when the backup was made
+ */
+const instanceFacts: Migration = {
+  async up(db: AnyDb) {
+    for (const column of ['instance_group_id', 'end_user_id', 'network_ip'])
+      await db.schema.alterTable('instances').addColumn(column, 'text').execute();
+    for (const column of ['cpu_count', 'memory_mb', 'display_width', 'display_height', 'display_dpi'])
+      await db.schema.alterTable('instances').addColumn(column, 'integer').execute();
+    await db.schema.alterTable('backup_files').addColumn('instance_group_id', 'text').execute();
+    await db.schema.alterTable('backup_files').addColumn('end_user_id', 'text').execute();
+  },
+};
+
 export const migrations: MigrationProvider = {
   getMigrations: async () => ({
     '0001_init': init,
     '0002_retry_backoff': retryBackoff,
     '0003_cancel_and_suspensions': cancelAndSuspensions,
+    '0004_instance_facts': instanceFacts,
     '0006_client_tokens': clientTokens,
   }),
 };

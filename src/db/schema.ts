@@ -38,6 +38,17 @@ export interface InstanceTable {
   rate: number;
   created: string;
   modified: string;
+  /** Alibaba's instance group (ag-…) and end user, as the operator registered them (migration 0004) */
+  instanceGroupId: string | null;
+  endUserId: string | null;
+  /** what the phone last reported (src/devices/hardware-facts.ts); null: it did not say */
+  cpuCount: number | null;
+  /** MiB */
+  memoryMb: number | null;
+  displayWidth: number | null;
+  displayHeight: number | null;
+  displayDpi: number | null;
+  networkIp: string | null;
 }
 
 export interface BackupFileTable {
@@ -59,6 +70,9 @@ export interface BackupFileTable {
   taskId: string | null;
   created: string;
   modified: string;
+  /** the source instance's group and end user when the backup was made (migration 0004) */
+  instanceGroupId: string | null;
+  endUserId: string | null;
 }
 
 export interface TaskTable {

@@ -1,5 +1,7 @@
 import type { ServiceDeps } from '../../backup/service-deps.ts';
+import { DEFAULT_REGION_ID } from '../../config.ts';
 import { BACKUP_FILE_STATUSES, type BackupFile } from '../../db/backup-files-repo.ts';
+import { END_USER_ID, INSTANCE_GROUP_ID } from '../../db/instances-repo.ts';
 import { objectUrl } from '../../storage/object-key.ts';
 import { defineAction, param } from '../action.ts';
 import { INSTANCE_ID, nextTokenProblem, plainTime, RESOURCE_ID } from '../format.ts';
@@ -16,16 +18,16 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
       StatusList: param.stringList({}, { enum: BACKUP_FILE_STATUSES }),
       StartTime: param.time(),
       EndTime: param.time(),
-      // instance groups, end users and full-instance backups do not exist here: such filters match nothing
-      InstanceGroupId: param.string(),
-      EndUserId: param.string(),
+      InstanceGroupId: param.string({ pattern: INSTANCE_GROUP_ID }),
+      EndUserId: param.string({ pattern: END_USER_ID }),
+      // full-instance backups do not exist here: BackupAll=true matches nothing
       BackupAll: param.boolean(),
       SaleMode: param.string(),
       MaxResults: param.integer({ min: 1, max: 100, default: 10 }),
       NextToken: param.string({ maxLength: 512, check: nextTokenProblem }),
     },
     async handle(p, ctx) {
-      const nothing = p.InstanceGroupId !== undefined || p.EndUserId !== undefined || p.BackupAll === true;
+      const nothing = p.BackupAll === true;
       const page = await deps.db.backupFiles.list(
         ctx.account,
         {
@@ -37,6 +39,8 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
           statusList: nothing ? ['NONE'] : p.StatusList,
           startTime: p.StartTime,
           endTime: p.EndTime,
+          instanceGroupId: p.InstanceGroupId,
+          endUserId: p.EndUserId,
         },
         { maxResults: p.MaxResults, nextToken: p.NextToken },
       );
@@ -44,18 +48,22 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
         TotalCount: page.totalCount,
         MaxResults: String(page.maxResults),
         NextToken: page.nextToken,
-        Data: page.items.map(render),
+        Data: page.items.map((f) => render(f, deps.regionId ?? DEFAULT_REGION_ID)),
       };
     },
   });
 
-function render(f: BackupFile) {
+function render(f: BackupFile, regionId: string) {
   return {
     BackupFileId: f.id,
     BackupFileName: f.name,
     BackupFilePath: objectUrl(f.bucket, f.objectKey),
     AndroidInstanceId: f.instanceId,
     AndroidInstanceName: f.instanceName,
+    InstanceGroupId: f.instanceGroupId ?? '',
+    EndUserId: f.endUserId ?? '',
+    RegionId: regionId,
+    SystemVersion: systemVersion(f),
     Description: f.description,
     FileSize: f.size,
     GmtCreated: plainTime(f.created),
@@ -67,4 +75,11 @@ function render(f: BackupFile) {
     UploadType: 'OSS',
     BackupAll: false,
   };
+}
+
+/** the Android the backup was made on, as its manifest records it ('' until the archive is complete) */
+function systemVersion(f: BackupFile): string {
+  if (!f.manifest) return '';
+  const version = (JSON.parse(f.manifest) as { instance?: { androidVersion?: unknown } }).instance?.androidVersion;
+  return typeof version === 'string' ? `Android ${version}` : '';
 }

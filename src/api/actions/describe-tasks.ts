@@ -1,4 +1,5 @@
 import type { ServiceDeps } from '../../backup/service-deps.ts';
+import { DEFAULT_REGION_ID } from '../../config.ts';
 import { TASK_STATUSES, TASK_TYPES, type Task } from '../../db/tasks-repo.ts';
 import { defineAction, param } from '../action.ts';
 import { INSTANCE_ID, isoSeconds, nextTokenProblem, RESOURCE_ID } from '../format.ts';
@@ -50,12 +51,14 @@ export const describeTasks = (deps: ServiceDeps) =>
       return {
         TotalCount: page.totalCount,
         NextToken: page.nextToken,
-        Data: page.items.map((t) => render(t, statuses.get(t.instanceId ?? '') ?? '')),
+        Data: page.items.map((t) =>
+          render(t, statuses.get(t.instanceId ?? '') ?? '', deps.regionId ?? DEFAULT_REGION_ID),
+        ),
       };
     },
   });
 
-function render(t: Task, instanceStatus: string) {
+function render(t: Task, instanceStatus: string, regionId: string) {
   return {
     TaskId: t.id,
     ParentTaskId: t.parentId ?? '',
@@ -67,6 +70,9 @@ function render(t: Task, instanceStatus: string) {
     InstanceId: t.instanceId ?? '',
     InstanceName: t.instanceName ?? '',
     InstanceStatus: instanceStatus,
+    RegionId: regionId,
+    // who started it: the account whose AccessKey made the call (docs/api-models.md, "What we fill")
+    Operator: t.account,
     StartTime: isoSeconds(t.startTime),
     FinishTime: isoSeconds(t.finishTime),
     Param: t.param,

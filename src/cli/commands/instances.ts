@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { type Db, openDatabase } from '../../db/database.ts';
+import { END_USER_ID, INSTANCE_GROUP_ID, reportedColumns } from '../../db/instances-repo.ts';
 import { connectAdb } from '../../devices/adb/connect.ts';
 import { ServiceError } from '../../errors.ts';
 import { configFrom, fail, withCommonOptions } from '../common.ts';
 
 // Registers the phones the service may back up. What the device itself can tell (Android
-// version, ABI, build fingerprint) is read from it; image facts, which only the operator
-// knows, are typed in (they decide which backups may be restored where).
+// version, ABI, build fingerprint, CPUs, memory, display, network address) is read from it;
+// image facts, group and end user, which only the operator knows, are typed in (image facts
+// decide which backups may be restored where; group and end user are what Alibaba's filters
+// select by).
 
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 type Flags = Record<string, unknown> & { account: string };
@@ -35,11 +38,19 @@ export function registerInstances(program: Command): void {
     .option('--image-version <v>', 'version of that image', '1')
     .option('--image-type <type>', 'public or custom', 'custom')
     .option('--instance-type <type>', 'instance type, e.g. cpm.gx7.10xlarge', 'cpm.local.1')
+    .option('--group <id>', 'instance group it belongs to, e.g. ag-25nt4kk9whjh')
+    .option('--end-user <name>', 'end user it is assigned to (3-24 of a-z, 0-9, _)')
     .action((flags: Flags) =>
       withDb(flags, async (db, keyDir) => {
         const id = String(flags.id);
         if (!INSTANCE_ID.test(id)) fail(`--id ${JSON.stringify(id)} is not a valid instance id`);
         if (flags.imageType !== 'public' && flags.imageType !== 'custom') fail('--image-type must be public or custom');
+        const group = flags.group === undefined ? null : String(flags.group);
+        if (group !== null && !INSTANCE_GROUP_ID.test(group))
+          fail(`--group ${JSON.stringify(group)} is not an instance group id (ag- and lower-case letters and digits)`);
+        const endUser = flags.endUser === undefined ? null : String(flags.endUser);
+        if (endUser !== null && !END_USER_ID.test(endUser))
+          fail(`--end-user ${JSON.stringify(endUser)} is not an end user id (3-24 of a-z, 0-9 and _)`);
         const device = await connectAdb(String(flags.adb), { keyDir });
         const props = await device.properties().finally(() => device.close());
         const added = await db.instances.add({
@@ -51,10 +62,9 @@ export function registerInstances(program: Command): void {
           imageVersion: String(flags.imageVersion),
           imageType: flags.imageType,
           instanceType: String(flags.instanceType),
-          androidVersion: props.androidVersion,
-          sdk: props.sdk,
-          abi: props.abi,
-          fingerprint: props.fingerprint,
+          instanceGroupId: group,
+          endUserId: endUser,
+          ...reportedColumns(props),
         });
         process.stdout.write(
           `added ${added.id} (Android ${added.androidVersion}, ${added.abi}) for account ${added.account}\n`,
@@ -69,8 +79,10 @@ export function registerInstances(program: Command): void {
         const page = await db.instances.list(flags.account, {}, { maxResults: 100 });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(page.items, null, 2)}\n`);
         for (const i of page.items) {
+          const group = i.instanceGroupId ?? '-';
+          const user = i.endUserId ?? '-';
           process.stdout.write(
-            `${i.id}\t${i.status}\t${i.adbAddress}\tAndroid ${i.androidVersion}\t${i.abi}\t${i.name}\n`,
+            `${i.id}\t${i.status}\t${i.adbAddress}\tAndroid ${i.androidVersion}\t${i.abi}\t${group}\t${user}\t${i.name}\n`,
           );
         }
       }),
