@@ -26,6 +26,15 @@ const s3Driver = z
     path: ['secretAccessKey'],
   });
 const driver = z.discriminatedUnion('driver', [fsDriver, s3Driver]);
+const fromList = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v);
+// an absolute, normalised folder: what source-paths.ts compares request paths against
+const phoneRoot = z
+  .string()
+  .regex(
+    /^\/(?:[^/\u0000-\u001f]+(?:\/[^/\u0000-\u001f]+)*)?$/,
+    'expected an absolute path without "//" or a trailing "/"',
+  )
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'expected no "." or ".." segments');
 const endpointName = z.string().refine(isEndpointName, 'expected a lower-case host name, optionally with :port');
 /** Alibaba region ids: cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1, cn-north-2-gov-1 … */
 const regionId = z
@@ -34,6 +43,9 @@ const regionId = z
   .regex(/^[a-z]{2,}(?:-[a-z0-9]+)+$/, 'expected an Alibaba Cloud region id such as cn-hangzhou');
 /** the RegionId responses carry when the operator sets none */
 export const DEFAULT_REGION_ID = 'cn-hangzhou';
+
+/** BackupFile/RecoveryFile: the phone folders (and all below them) they may read and write */
+export const FILES_DEFAULTS = { allowedRoots: ['/data'] } as const;
 
 /** the task worker's defaults, shared by the config schema and the runner (one set of defaults) */
 export const WORKER_DEFAULTS = {
@@ -104,6 +116,15 @@ const schema = z
         requireSuspension: bool().default(false),
       })
       .prefault({}),
+    files: z
+      .strictObject({
+        /**
+         * BackupFile/RecoveryFile read and write only at or below these phone folders
+         * (src/backup/files/source-paths.ts); env FILES_ALLOWED_ROOTS, comma-separated
+         */
+        allowedRoots: z.preprocess(fromList, z.array(phoneRoot).min(1)).default([...FILES_DEFAULTS.allowedRoots]),
+      })
+      .prefault({}),
     storage: z
       .strictObject({
         default: driver.nullable().default({ driver: 'fs' }),
@@ -154,6 +175,7 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['STORAGE_REQUEST_TIMEOUT_MS', ['storage', 'requestTimeoutMs']],
   ['STORAGE_CONNECT_TIMEOUT_MS', ['storage', 'connectTimeoutMs']],
   ['BACKUP_REQUIRE_SUSPENSION', ['backup', 'requireSuspension']],
+  ['FILES_ALLOWED_ROOTS', ['files', 'allowedRoots']],
 ];
 // Commander's camel-cased option names. `--no-worker` yields worker=true when absent, so only false counts.
 const FLAGS: ReadonlyArray<[string, string, Path]> = [

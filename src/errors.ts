@@ -130,6 +130,9 @@ export const ERRORS = {
       409,
       `${path} changed on the phone while it was copied (${why}); the app kept running or another process wrote to it. Retry the backup.`,
     ),
+  /** BackupFile: none of the paths and apps a request named could be backed up (each one's reason in the message) */
+  nothingToBackUp: (instanceId: string, reasons: string) =>
+    make('FilePathNotFound', 400, `Nothing the request named could be backed up on instance ${instanceId}: ${reasons}`),
   deviceTarMalformed: (what: string, why: string) =>
     make('DeviceOperationFailed', 500, `The phone's tar stream of ${what} is malformed: ${why}`),
   compressionFailed: (why: string) => make('CompressionFailed', 500, `Compressing the archive failed: ${why}`),

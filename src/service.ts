@@ -42,6 +42,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
     connect,
     storeFor,
     backup: config.backup,
+    files: config.files,
     abandonedAfterMs: 2 * config.worker.stallMs,
   };
   const backoff = { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs };
@@ -83,6 +84,7 @@ export async function startService(config: Config, logger: Logger, roles: { api:
         storeFor,
         notifyTasks: () => runner.notify(),
         maxPendingTasks: config.server.maxPendingTasksPerInstance,
+        files: config.files,
         regionId: config.regionId,
         cancelTask: (id, by) => runner.cancel(id, by),
       }),

@@ -49,9 +49,19 @@ describe('loadConfig', () => {
       },
       adb: { keyDir: resolve('data', 'adb'), connectTimeoutMs: 10_000, idleTimeoutMs: 120_000 },
       backup: { requireSuspension: false },
+      files: { allowedRoots: ['/data'] },
       storage: { default: { driver: 'fs' }, endpoints: {}, requestTimeoutMs: 30_000, connectTimeoutMs: 10_000 },
     });
     expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('reads files.allowedRoots from the file and from FILES_ALLOWED_ROOTS, and refuses roots that are not normalised', () => {
+    const fromFile = loadConfig({ flags: { config: file({ files: { allowedRoots: ['/data/media/0'] } }) }, env: {} });
+    expect(fromFile.files.allowedRoots).toEqual(['/data/media/0']);
+    const fromEnv = loadConfig({ flags: {}, env: { FILES_ALLOWED_ROOTS: '/data/media/0, /data/local/tmp' } });
+    expect(fromEnv.files.allowedRoots).toEqual(['/data/media/0', '/data/local/tmp']);
+    for (const bad of ['data', '/data/', '/data//x', '/data/../system', '/data/./x'])
+      expect(() => loadConfig({ flags: {}, env: { FILES_ALLOWED_ROOTS: bad } })).toThrow(/files\.allowedRoots/);
   });
 
   it('reads regionId from the file and from REGION_ID, and refuses what is not a region id', () => {

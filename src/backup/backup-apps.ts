@@ -1,14 +1,11 @@
-import { DATA_PARTS, type DataPart } from '../android/layout.ts';
-import { maxTarFileSize } from '../android/releases.ts';
-import { signerDigestFromTail } from '../apk/signing-block.ts';
 import type { Device, PackageInfo } from '../devices/device.ts';
 import { ERRORS } from '../errors.ts';
 import { failpoint } from '../failpoints.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ArchiveWriter } from './archive/archive-writer.ts';
 import type { AppManifest, InstanceFacts, Manifest } from './archive/manifest.ts';
-import { writeSidecar } from './sidecar.ts';
-import { storeArchive } from './store-archive.ts';
+import { describeApps } from './describe-apps.ts';
+import { storeAndSeal } from './publish-backup.ts';
 import type { SuspensionLedger } from './suspensions.ts';
 
 // One instance's BackupApp work: read every app's APKs and data parts from the device into
@@ -55,42 +52,9 @@ export async function backupApps(
   store: ObjectStore,
   ctx: TaskContext,
 ): Promise<BackupResult> {
-  const infos: PackageInfo[] = [];
-  for (const pkg of job.packages) {
-    const info = await device.packageInfo(pkg);
-    if (!info) throw ERRORS.appNotInstalled(pkg, job.instance.id);
-    infos.push(info);
-  }
-  const apps: AppManifest[] = [];
-  let total = 0;
-  for (const info of infos) {
-    const parts: DataPart[] = [];
-    const skipped: AppManifest['skipped'] = [];
-    for (const part of DATA_PARTS) {
-      if (!(await device.exists(info.dataDirs[part]))) continue;
-      parts.push(part);
-      total += await device.usage(info.dataDirs[part]);
-      for (const path of await device.sockets(info.dataDirs[part])) skipped.push({ part, path, type: 'socket' });
-    }
-    total += info.apks.reduce((n, a) => n + a.size, 0);
-    apps.push({
-      package: info.name,
-      versionCode: info.versionCode,
-      versionName: info.versionName,
-      signerDigest: await signerOf(device, info, ctx.signal),
-      sourceUid: info.uid,
-      permissions: info.runtimePermissions
-        .filter((p) => p.granted)
-        .map((p) => p.name)
-        .sort(),
-      apks: info.apks.map((a) => ({ name: a.name, size: a.size })),
-      parts,
-      installer: info.installer,
-      system: info.system,
-      sharedUser: info.sharedUser,
-      skipped,
-    });
-  }
+  const { infos, apps, total } = await describeApps(device, job.packages, ctx.signal, (pkg) => {
+    throw ERRORS.appNotInstalled(pkg, job.instance.id);
+  });
   const manifest: Manifest = {
     format: 'cloudphone-backup',
     version: 1,
@@ -98,6 +62,8 @@ export async function backupApps(
     backupFileId: job.backupFileId,
     instance: job.instance,
     apps,
+    paths: [],
+    failed: [],
   };
   let done = 0;
   ctx.progress(0, total);
@@ -106,32 +72,18 @@ export async function backupApps(
     ctx.progress(done, Math.max(total, done));
   };
   const warnings: string[] = [];
-  const limit = maxTarFileSize(job.instance.sdk);
-  const checkFile = (path: string, size: number) => {
-    if (size > limit) throw ERRORS.fileTooLarge(path, size, job.instance.androidVersion);
-  };
   const build = async (w: ArchiveWriter) => {
     await w.writeManifest(manifest);
     for (const [i, info] of infos.entries()) {
       await copyApp(device, w, info, apps[i] as AppManifest, { ...job, signal: ctx.signal, warnings });
     }
   };
-  const archive = { signal: ctx.signal, onBytes, checkFile, beforeCommit: ctx.fence };
-  const stored = await storeArchive(store, job.bucket, job.key, archive, build);
-  failpoint('backup:after-upload');
+  const stored = await storeAndSeal(store, job, { manifest, signal: ctx.signal, onBytes, fence: ctx.fence }, build);
   ctx.progress(done, done); // the total was du's estimate; what was read is the truth
-  try {
-    await ctx.fence();
-    await writeSidecar(store, job.bucket, job.key, { manifest, ...stored, dataBytes: done });
-  } catch (err) {
-    await store.delete(job.bucket, job.key).catch(() => {});
-    throw err;
-  }
-  failpoint('backup:after-sidecar');
   return { ...stored, manifest, sourceBytes: done, warnings };
 }
 
-interface CopyOptions {
+export interface CopyOptions {
   instance: InstanceFacts;
   requireSuspension?: boolean;
   suspensions: SuspensionLedger;
@@ -139,7 +91,13 @@ interface CopyOptions {
   warnings: string[];
 }
 
-async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app: AppManifest, opts: CopyOptions) {
+export async function copyApp(
+  device: Device,
+  w: ArchiveWriter,
+  info: PackageInfo,
+  app: AppManifest,
+  opts: CopyOptions,
+) {
   const mtime = Math.floor(Date.now() / 1000);
   const { signal } = opts;
   await device.forceStop(info.name);
@@ -180,18 +138,4 @@ async function copyApp(device: Device, w: ArchiveWriter, info: PackageInfo, app:
       if (resumed) await opts.suspensions.resumed(info.name);
     }
   }
-}
-
-const TAIL = 4 * 1024 * 1024;
-
-/** The base APK's signer certificate digest, from its last bytes (bounded memory, one extra read). */
-async function signerOf(device: Device, info: PackageInfo, signal: AbortSignal): Promise<string | null> {
-  const base = info.apks.find((a) => a.name === 'base.apk') ?? info.apks[0];
-  if (!base) return null;
-  let tail = Buffer.alloc(0);
-  for await (const chunk of device.readFile(base.path, { signal })) {
-    tail = Buffer.concat([tail, chunk as Buffer]);
-    if (tail.length > 2 * TAIL) tail = tail.subarray(tail.length - TAIL);
-  }
-  return signerDigestFromTail(tail.subarray(Math.max(0, tail.length - TAIL)), base.size);
 }

@@ -1,3 +1,4 @@
+import { RESTORABLE_STATUSES, restingStatus } from '../db/backup-files-repo.ts';
 import type { Repositories } from '../db/database.ts';
 import type { Task } from '../db/tasks-repo.ts';
 import type { Manifest } from './archive/manifest.ts';
@@ -30,10 +31,11 @@ export async function backupSettled(
   stored: StoredBackup | undefined,
 ): Promise<void> {
   if (!task.instanceId) return;
-  // a Finished task always carries what it stored; without it (never expected) the file cannot be AVAILABLE
+  // a Finished task always carries what it stored; without it (never expected) the file cannot be AVAILABLE.
+  // A BackupFile that could not hold some of what it was asked for is PART_BACKUP_FINISHED
   if (task.status === 'Finished' && stored) {
     const { size, sha256, manifest } = stored;
-    const patch = { status: 'AVAILABLE', size, sha256, manifest: JSON.stringify(manifest) } as const;
+    const patch = { status: restingStatus(manifest), size, sha256, manifest: JSON.stringify(manifest) };
     await tx.backupFiles.update(task.account, backupFileId, patch, { expectStatus: ['BACKUPING'] });
     await tx.instances.setStatus(task.instanceId, 'RUNNING', { rate: 100 });
     return;
@@ -52,7 +54,7 @@ export async function restoreStarted(tx: Repositories, task: Task, backupFileId:
     task.account,
     backupFileId,
     { status: 'RECOVERING' },
-    { expectStatus: ['AVAILABLE', 'RECOVERING', 'RECOVERY_FAILED'] },
+    { expectStatus: [...RESTORABLE_STATUSES, 'RECOVERING'] },
   );
 }
 
@@ -70,10 +72,11 @@ export async function restoreSettled(tx: Repositories, task: Task, backupFileId:
   // only a failure of the file itself marks it: a phone that went away, a compatibility refusal
   // or a cancel says nothing about the archive (and which target settles last is timing)
   const failed = !finished && FILE_FAULTS.has(task.errorCode ?? '');
+  const file = await tx.backupFiles.get(task.account, backupFileId);
   await tx.backupFiles.update(
     task.account,
     backupFileId,
-    { status: failed ? 'RECOVERY_FAILED' : 'AVAILABLE' },
+    { status: failed ? 'RECOVERY_FAILED' : restingStatus(file?.manifest ?? null) },
     { expectStatus: ['RECOVERING'] },
   );
 }

@@ -1,3 +1,4 @@
+import { restingStatus } from '../db/backup-files-repo.ts';
 import type { InstanceStatus } from '../db/instances-repo.ts';
 import { sidecarKey } from './sidecar.ts';
 import { liftLeftovers } from './suspensions.ts';
@@ -32,7 +33,7 @@ export async function reconcile(deps: TaskDeps): Promise<string[]> {
   }
   for (const file of files) {
     if (busy.files.has(file.id)) continue;
-    const status = file.status === 'BACKUPING' ? 'BACKUP_FAILED' : 'AVAILABLE';
+    const status = file.status === 'BACKUPING' ? 'BACKUP_FAILED' : restingStatus(file.manifest);
     if (!(await db.backupFiles.update(file.account, file.id, { status }, { expectStatus: [file.status] }))) continue;
     fixed.push(`backup file ${file.id}: ${file.status} with no task → ${status}`);
     if (status === 'BACKUP_FAILED') {

@@ -4,7 +4,7 @@ import { ERRORS } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { ArchiveCursor } from './archive/archive-cursor.ts';
 import { readArchive } from './archive/archive-reader.ts';
-import type { InstanceFacts } from './archive/manifest.ts';
+import type { InstanceFacts, Sidecar } from './archive/manifest.ts';
 import type { TaskContext } from './backup-apps.ts';
 import { checkCompatibility } from './compatibility.ts';
 import { applyApp } from './restore/apply-app.ts';
@@ -29,7 +29,8 @@ export interface RecoverJob {
   recorded: { sha256: string | null; size: number };
 }
 
-export async function recoverApps(job: RecoverJob, device: Device, store: ObjectStore, ctx: TaskContext) {
+/** the archive's sidecar, refused unless it matches what the service recorded when it made the backup */
+export async function trustedSidecar(store: ObjectStore, job: RecoverJob): Promise<Sidecar> {
   const sidecar = await readSidecar(store, job.bucket, job.key);
   // the sidecar lives in the bucket, beside what it vouches for: only the service's own record
   // of the digest tells a re-signed sidecar from the real one
@@ -37,6 +38,11 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
   if (sidecar.sha256 !== job.recorded.sha256 || sidecar.size !== job.recorded.size) {
     throw ERRORS.corruptBackup('its sidecar does not match the digest the service recorded when it was made');
   }
+  return sidecar;
+}
+
+export async function recoverApps(job: RecoverJob, device: Device, store: ObjectStore, ctx: TaskContext) {
+  const sidecar = await trustedSidecar(store, job);
   checkCompatibility(sidecar.manifest.instance, job.target);
   // progress counts the archive's data twice: once verified, once written to the device
   const total = sidecar.dataBytes * 2;

@@ -1,3 +1,4 @@
+import { RESTORABLE_STATUSES } from '../db/backup-files-repo.ts';
 import { ERRORS } from '../errors.ts';
 import { assertEndpoint, objectUrl } from '../storage/object-key.ts';
 import { loadInstances, type OnCreated } from './request-backup.ts';
@@ -15,8 +16,6 @@ export interface RecoverRequest {
   endpoint?: string;
 }
 
-const RESTORABLE = ['AVAILABLE', 'RECOVERY_FAILED'];
-
 export interface RecoverItem {
   instanceId: string;
   taskId: string;
@@ -31,7 +30,10 @@ export async function requestRecover(
 ) {
   const file = await deps.db.backupFiles.get(account, req.backupFileId);
   if (!file) throw ERRORS.backupFileNotFound(req.backupFileId);
-  if (!RESTORABLE.includes(file.status)) throw ERRORS.backupFileInUse(file.id, file.status);
+  if (!RESTORABLE_STATUSES.includes(file.status)) throw ERRORS.backupFileInUse(file.id, file.status);
+  if (file.apps.length === 0) {
+    throw ERRORS.invalidParameter('BackupFileId', `backup file ${file.id} holds no apps: restore it with RecoveryFile`);
+  }
   if (req.path !== undefined && req.path !== objectUrl(file.bucket, file.objectKey) && req.path !== file.path) {
     throw ERRORS.invalidParameter(
       'BackupFilePath',

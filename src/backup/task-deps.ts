@@ -3,6 +3,7 @@ import type { Instance } from '../db/instances-repo.ts';
 import type { Device, DeviceConnector } from '../devices/device.ts';
 import { ServiceError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { undoInterruptedFileRestores } from './files/interrupted-paths.ts';
 import { undoInterruptedRestores } from './restore/interrupted.ts';
 import { liftLeftovers } from './suspensions.ts';
 
@@ -12,6 +13,8 @@ export interface TaskDeps {
   connect: DeviceConnector;
   storeFor: (endpoint: string) => ObjectStore;
   backup: { requireSuspension: boolean };
+  /** the phone folders BackupFile and RecoveryFile may read and write (config files.allowedRoots) */
+  files?: { allowedRoots: readonly string[] };
   /** an upload untouched this long belongs to a put that died (the reconciler removes it) */
   abandonedAfterMs: number;
 }
@@ -35,6 +38,7 @@ export async function withDevice<T>(
     try {
       await liftLeftovers(deps, instance, device, taskId);
       await undoInterruptedRestores(device);
+      await undoInterruptedFileRestores(device);
       // what the phone reports now (build, CPUs, memory, display, address), for DescribeAndroidInstances
       await deps.db.instances.recordFacts(instance.id, await device.properties());
       return await work(device);

@@ -32,6 +32,8 @@ export interface BackupFile {
   size: number;
   sha256: string | null;
   apps: string[];
+  /** BackupFile's SourceFilePathList, normalised (empty for app backups) */
+  paths: string[];
   /** the archive manifest as JSON text */
   manifest: string | null;
   taskId: string | null;
@@ -44,12 +46,23 @@ export interface BackupFile {
 
 export type NewBackupFile = Omit<
   BackupFile,
-  'id' | 'status' | 'size' | 'sha256' | 'manifest' | 'created' | 'modified' | 'taskId' | 'instanceGroupId' | 'endUserId'
+  | 'id'
+  | 'status'
+  | 'size'
+  | 'sha256'
+  | 'manifest'
+  | 'created'
+  | 'modified'
+  | 'taskId'
+  | 'instanceGroupId'
+  | 'endUserId'
+  | 'paths'
 > &
   Partial<Pick<BackupFile, 'instanceGroupId' | 'endUserId'>> & {
     id?: string;
     status?: BackupFileStatus;
     taskId?: string | null;
+    paths?: string[];
   };
 
 export type BackupFilePatch = Partial<
@@ -74,12 +87,31 @@ export interface BackupFileFilters {
   endUserId?: string;
 }
 
-const toFile = (r: Selectable<BackupFileTable>): BackupFile => ({
+const toFile = ({ sourcePaths, ...r }: Selectable<BackupFileTable>): BackupFile => ({
   ...r,
   status: r.status as BackupFileStatus,
   size: Number(r.size),
   apps: JSON.parse(r.apps) as string[],
+  paths: JSON.parse(sourcePaths) as string[],
 });
+
+/** the statuses a complete backup file rests in between uses: restores start from these */
+export const RESTORABLE_STATUSES: BackupFileStatus[] = ['AVAILABLE', 'PART_BACKUP_FINISHED', 'RECOVERY_FAILED'];
+
+/**
+ * The status of a complete backup when nothing uses it: PART_BACKUP_FINISHED when its manifest
+ * records items the request named but the backup could not hold (a missing path, an app not
+ * installed), AVAILABLE otherwise. A restore from it returns it here.
+ */
+export function restingStatus(manifest: string | { failed?: unknown[] } | null): 'AVAILABLE' | 'PART_BACKUP_FINISHED' {
+  let parsed: { failed?: unknown[] } | null = null;
+  try {
+    parsed = typeof manifest === 'string' ? (JSON.parse(manifest) as { failed?: unknown[] }) : manifest;
+  } catch {
+    parsed = null;
+  }
+  return parsed?.failed?.length ? 'PART_BACKUP_FINISHED' : 'AVAILABLE';
+}
 
 export class BackupFilesRepo {
   constructor(private readonly db: Kysely<Database>) {}
@@ -88,6 +120,7 @@ export class BackupFilesRepo {
     const now = new Date().toISOString();
     const file: BackupFile = {
       ...input,
+      paths: input.paths ?? [],
       id: input.id ?? newId('bf'),
       status: input.status ?? 'BACKUPING',
       size: 0,
@@ -100,9 +133,10 @@ export class BackupFilesRepo {
       modified: now,
     };
     await new AccountsRepo(this.db).ensure(input.account);
+    const { paths, ...row } = file;
     await this.db
       .insertInto('backupFiles')
-      .values({ ...file, apps: JSON.stringify(file.apps) })
+      .values({ ...row, apps: JSON.stringify(file.apps), sourcePaths: JSON.stringify(paths) })
       .execute();
     return file;
   }
@@ -113,6 +147,18 @@ export class BackupFilesRepo {
       .selectAll()
       .where('account', '=', account)
       .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? toFile(r) : null;
+  }
+
+  /** the account's backup file stored as this object (RecoveryFile names one by BackupFilePath) */
+  async byObject(account: string, bucket: string, objectKey: string): Promise<BackupFile | null> {
+    const r = await this.db
+      .selectFrom('backupFiles')
+      .selectAll()
+      .where('account', '=', account)
+      .where('bucket', '=', bucket)
+      .where('objectKey', '=', objectKey)
       .executeTakeFirst();
     return r ? toFile(r) : null;
   }

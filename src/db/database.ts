@@ -97,7 +97,15 @@ async function migrate(kysely: Kysely<Database>, isPostgres: boolean): Promise<v
     migrationTableSchema = rows[0]?.schema ?? undefined;
     if (!migrationTableSchema) throw new Error('PostgreSQL search_path names no existing schema to keep tables in');
   }
-  const { error } = await new Migrator({ db: kysely, provider: migrations, migrationTableSchema }).migrateToLatest();
+  // 0006 shipped before 0005 (they were planned together): a database that ran 0006 must still
+  // get 0005, which Kysely refuses unless unordered migrations are allowed. Each is independent.
+  const migrator = new Migrator({
+    db: kysely,
+    provider: migrations,
+    migrationTableSchema,
+    allowUnorderedMigrations: true,
+  });
+  const { error } = await migrator.migrateToLatest();
   if (error) throw error;
 }
 

@@ -184,12 +184,23 @@ const instanceFacts: Migration = {
   },
 };
 
+/** BackupFile's source paths, for DescribeBackupFiles' SourceFilePathList (earlier files backed up apps only) */
+const fileBackups: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('backup_files')
+      .addColumn('source_paths', 'text', (c) => c.notNull().defaultTo('[]'))
+      .execute();
+  },
+};
+
 export const migrations: MigrationProvider = {
   getMigrations: async () => ({
     '0001_init': init,
     '0002_retry_backoff': retryBackoff,
     '0003_cancel_and_suspensions': cancelAndSuspensions,
     '0004_instance_facts': instanceFacts,
+    '0005_file_backups': fileBackups,
     '0006_client_tokens': clientTokens,
   }),
 };

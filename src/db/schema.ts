@@ -66,6 +66,8 @@ export interface BackupFileTable {
   size: number;
   sha256: string | null;
   apps: string;
+  /** JSON list: BackupFile's normalised SourceFilePathList (migration 0005_file_backups) */
+  sourcePaths: string;
   manifest: string | null;
   taskId: string | null;
   created: string;

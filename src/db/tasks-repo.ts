@@ -6,7 +6,8 @@ import type { Database, TaskTable } from './schema.ts';
 
 export const TASK_STATUSES = ['Waiting', 'Processing', 'Finished', 'PartFinished', 'Failed'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const TASK_TYPES = ['BackupApp', 'RecoverApp'] as const;
+// BackupFile and RecoverFile are Alibaba's TaskType values for BackupFile and RecoveryFile (docs/api-models.md)
+export const TASK_TYPES = ['BackupApp', 'RecoverApp', 'BackupFile', 'RecoverFile'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
 export interface Task {
@@ -197,13 +198,13 @@ export class TasksRepo {
     return rows.map(toTask);
   }
 
-  /** unsettled (Waiting or Processing) per-instance RecoverApp tasks reading a backup file, other than `except` */
+  /** unsettled (Waiting or Processing) per-instance restore tasks reading a backup file, other than `except` */
   async unsettledRestoresOf(fileId: string, except: string): Promise<number> {
     const row = await this.db
       .selectFrom('tasks as c')
       .innerJoin('tasks as b', 'b.id', 'c.parentId')
       .select((eb) => eb.fn.countAll().as('n'))
-      .where('c.type', '=', 'RecoverApp')
+      .where('c.type', 'in', RESTORE_TYPES)
       .where('c.level', '=', 2)
       .where('c.status', 'in', UNSETTLED)
       .where('b.resourceId', '=', fileId)
@@ -260,3 +261,5 @@ export class TasksRepo {
 }
 
 const UNSETTLED = ['Waiting', 'Processing'];
+/** the task types that read a backup file onto a phone */
+const RESTORE_TYPES: TaskType[] = ['RecoverApp', 'RecoverFile'];

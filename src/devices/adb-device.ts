@@ -4,10 +4,27 @@ import { ERRORS } from '../errors.ts';
 import type { AdbConnection } from './adb/adb-connection.ts';
 import { commandFailed, runShell, type ShellOptions, spawnShell } from './adb/shell.ts';
 import { pullFile, SyncSession } from './adb/sync.ts';
-import type { Device, DeviceApk, DeviceProperties, FileOwner, PackageInfo, StreamOptions } from './device.ts';
+import type {
+  Device,
+  DeviceApk,
+  DeviceProperties,
+  EntryAttributes,
+  FileOwner,
+  PackageInfo,
+  StreamOptions,
+  TarOutOptions,
+} from './device.ts';
 import { HARDWARE_SCRIPT, parseHardware } from './hardware-facts.ts';
 import { installApks } from './install-apks.ts';
 import { lines, readPackageInfo } from './package-info.ts';
+import {
+  attributesScript,
+  inspectScript,
+  parseInspect,
+  parseUnarchivable,
+  tarMember,
+  unarchivableScript,
+} from './path-facts.ts';
 import { devicePath, numericId, packageName, permissionName, quote, selinuxContext } from './shell-args.ts';
 import { isSocketOnlyFailure } from './tar-stderr.ts';
 
@@ -116,10 +133,28 @@ export class AdbDevice implements Device {
       .map((p) => p.replace(/^\.\//, ''));
   }
 
-  tarOut(dir: string, opts: StreamOptions = {}): Readable {
-    const command = `tar -cf - -C ${quote(devicePath(dir))} .`;
+  tarOut(dir: string, opts: TarOutOptions = {}): Readable {
+    const member = opts.member === undefined ? '.' : tarMember(opts.member);
+    const exclude = (opts.exclude ?? []).map((p) => ` ${quote(`--exclude=${p}`)}`).join('');
+    const command = `tar -cf -${exclude} -C ${quote(devicePath(dir))} ${member}`;
     return spawnShell(this.conn, command, { signal: opts.signal, failOnNonZero: true, acceptExit: isSocketOnlyFailure })
       .stdout;
+  }
+
+  async inspectPath(path: string) {
+    const { stdout } = await this.run(inspectScript(devicePath(path)));
+    const facts = parseInspect(stdout);
+    if (facts === undefined) throw this.failed(`inspecting ${path} printed ${JSON.stringify(stdout.slice(0, 200))}`);
+    return facts;
+  }
+
+  async unarchivable(dir: string) {
+    return parseUnarchivable((await this.run(unarchivableScript(devicePath(dir)))).stdout);
+  }
+
+  async setAttributes(path: string, attrs: EntryAttributes): Promise<void> {
+    const command = attributesScript(devicePath(path), attrs);
+    if (command) await this.run(command);
   }
 
   async tarIn(dir: string, tar: Readable, opts: StreamOptions = {}): Promise<void> {

@@ -3,10 +3,12 @@ import type { DataPart } from '../android/layout.ts';
 import { ERRORS, ServiceError } from '../errors.ts';
 import type { PermissionState } from './dumpsys-package.ts';
 import type { DisplayFacts } from './hardware-facts.ts';
+import type { PathFacts, Unarchivable } from './path-facts.ts';
 
 export type { DataPart } from '../android/layout.ts';
 export type { PermissionState } from './dumpsys-package.ts';
 export type { DisplayFacts } from './hardware-facts.ts';
+export type { PathFacts, Unarchivable } from './path-facts.ts';
 
 // The device port: everything backup and restore need from an Android instance.
 // Implementations validate and quote every value before it reaches a device shell.
@@ -84,6 +86,21 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
+export interface EntryAttributes {
+  owner?: { uid: number; gid: number };
+  /** permission bits with setgid and sticky */
+  mode?: number;
+  /** whole seconds since the epoch */
+  mtime?: number;
+}
+
+export interface TarOutOptions extends StreamOptions {
+  /** toybox --exclude patterns (fnmatch, already escaped: src/backup/files/source-paths.ts) */
+  exclude?: string[];
+  /** archive only this entry of dir (a file's name) instead of dir itself */
+  member?: string;
+}
+
 export interface Device {
   properties(): Promise<DeviceProperties>;
   listPackages(): Promise<string[]>;
@@ -107,7 +124,13 @@ export interface Device {
    * `tar -cf - -C dir .` as a stream; rejects through the stream if the folder is missing or tar
    * fails, except for the sockets it skips (toybox reports them and exits 1)
    */
-  tarOut(dir: string, opts?: StreamOptions): Readable;
+  tarOut(dir: string, opts?: TarOutOptions): Readable;
+  /** a file backup's look at one path (path-facts.ts); null when it does not exist */
+  inspectPath(path: string): Promise<PathFacts | null>;
+  /** paths (relative to dir) of what tar cannot or may not carry: sockets, device nodes, setuid files */
+  unarchivable(dir: string): Promise<Unarchivable[]>;
+  /** the entry's own owner (chown -h), mode and mtime (touch -m), each when given; not its tree */
+  setAttributes(path: string, attrs: EntryAttributes): Promise<void>;
   /** extracts a tar stream into dir (created if missing), keeping modes, mtimes and links */
   tarIn(dir: string, tar: Readable, opts?: StreamOptions): Promise<void>;
   /** entries in a tree, the folder itself included (`find dir | wc -l`) */

@@ -58,3 +58,16 @@ export function numericId(value: number, name = 'Id'): number {
   }
   return value;
 }
+
+/** One name inside a folder: not empty, ".", ".." or longer than NAME_MAX, no "/" or control characters. */
+export function fileName(value: string): string {
+  const ok =
+    typeof value === 'string' &&
+    value !== '' &&
+    value !== '.' &&
+    value !== '..' &&
+    Buffer.byteLength(value) <= 255 &&
+    !/[/\u0000-\u001f\u007f]/.test(value);
+  if (!ok) throw ERRORS.invalidParameter('FileName', `${JSON.stringify(value)} is not a plain file name`);
+  return value;
+}

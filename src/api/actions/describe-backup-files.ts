@@ -69,6 +69,7 @@ function render(f: BackupFile, regionId: string) {
     GmtCreated: plainTime(f.created),
     GmtModified: plainTime(f.modified),
     SourceAppInfoList: f.apps,
+    SourceFilePathList: f.paths,
     Status: f.status,
     TaskId: f.taskId ?? '',
     UploadEndpoint: f.endpoint,

@@ -1,6 +1,7 @@
 import { ERRORS } from '../../errors.ts';
 import type { ArchiveEvent } from './archive-reader.ts';
 import type { AppEntry } from './entry-guard.ts';
+import type { PathEntry } from './path-guard.ts';
 import { encodeHeader, padding } from './tar-header.ts';
 
 // Walks a verified archive entry by entry, so a restore can hand each APK to an install
@@ -12,6 +13,8 @@ export class ArchiveCursor {
   constructor(
     private readonly events: AsyncGenerator<ArchiveEvent>,
     private readonly onData: (n: number) => void = () => {},
+    /** a restore that stages the paths too; RecoverApp reads past them (it restores apps only) */
+    private readonly pathsExpected = false,
   ) {}
 
   private async next(): Promise<ArchiveEvent> {
@@ -62,6 +65,32 @@ export class ArchiveCursor {
     yield Buffer.alloc(1024);
   }
 
+  /** The next entry if it belongs to path `index`, else null (the entry stays unread). */
+  async pathEntryOf(index: number): Promise<PathEntry | null> {
+    const ev = await this.peek();
+    if (ev.kind !== 'pathEntry' || ev.entry.index !== index) return null;
+    this.peeked = undefined;
+    return ev.entry;
+  }
+
+  /**
+   * A tar stream of path `index`'s entries relative to its folder (`./`, `./a/b`), or for a file
+   * path its one entry `./<name>`, for the phone's `tar -x -C <staging folder>`; counts them.
+   */
+  async *pathTar(index: number, onEntry: () => void = () => {}): AsyncGenerator<Buffer> {
+    const root = `paths/${index}/`;
+    for (let e = await this.pathEntryOf(index); e; e = await this.pathEntryOf(index)) {
+      onEntry();
+      const h = e.header;
+      const path = e.rel ? `./${e.rel}${h.type === 'directory' ? '/' : ''}` : './';
+      const linkpath = h.type === 'hardlink' ? `./${h.linkpath.slice(root.length)}` : h.linkpath;
+      yield encodeHeader({ ...h, path, linkpath });
+      yield* this.body();
+      if (h.size) yield Buffer.alloc(padding(h.size));
+    }
+    yield Buffer.alloc(1024);
+  }
+
   /** Stops reading early: the reader then stops zstd and closes the object stream. */
   async close(): Promise<void> {
     await this.events.return(undefined);
@@ -73,6 +102,9 @@ export class ArchiveCursor {
       const ev = await this.next();
       if (ev.kind === 'done') return ev;
       if (ev.kind === 'entry') throw ERRORS.corruptBackup(`unexpected entry ${ev.entry.header.path}`);
+      if (ev.kind === 'pathEntry' && this.pathsExpected) {
+        throw ERRORS.corruptBackup(`unexpected entry ${ev.entry.header.path}`);
+      }
     }
   }
 }

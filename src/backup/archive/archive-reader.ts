@@ -5,6 +5,7 @@ import { ERRORS, ServiceError } from '../../errors.ts';
 import { digestTap } from './digest-tap.ts';
 import { type AppEntry, EntryGuard } from './entry-guard.ts';
 import { MANIFEST_NAME, type Manifest, manifestSchema, SUMS_NAME, sumsLine } from './manifest.ts';
+import { type PathEntry, PathGuard } from './path-guard.ts';
 import type { TarEvent } from './tar-reader.ts';
 import { readTar } from './tar-reader.ts';
 import { zstdDecompress } from './zstd.ts';
@@ -18,6 +19,8 @@ import { zstdDecompress } from './zstd.ts';
 export type ArchiveEvent =
   | { kind: 'manifest'; manifest: Manifest }
   | { kind: 'entry'; entry: AppEntry }
+  /** an entry of a file backup's paths/<i>/ (path-guard.ts) */
+  | { kind: 'pathEntry'; entry: PathEntry }
   | { kind: 'data'; chunk: Buffer }
   | { kind: 'end' }
   | { kind: 'done'; sha256: string; size: number };
@@ -53,6 +56,7 @@ export async function* readArchive(object: Readable): AsyncGenerator<ArchiveEven
 
 async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<ArchiveEvent> {
   let guard: EntryGuard | null = null;
+  let pathGuard: PathGuard | null = null;
   let manifest: Manifest | null = null;
   let computed = '';
   let hash: ReturnType<typeof createHash> | null = null;
@@ -69,6 +73,7 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
         const body = await collect(events, MAX_MANIFEST);
         manifest = parseManifest(body);
         guard = new EntryGuard(manifest);
+        pathGuard = new PathGuard(manifest.paths);
         computed += sumsLine(createHash('sha256').update(body).digest('hex'), MANIFEST_NAME);
         yield { kind: 'manifest', manifest };
         continue;
@@ -79,10 +84,10 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
         sums = true;
         continue;
       }
-      const entry = (guard as EntryGuard).check(h);
       current = h.path;
       hash = h.type === 'file' ? createHash('sha256') : null;
-      yield { kind: 'entry', entry };
+      if (h.path.startsWith('paths/')) yield { kind: 'pathEntry', entry: (pathGuard as PathGuard).check(h) };
+      else yield { kind: 'entry', entry: (guard as EntryGuard).check(h) };
     } else if (ev.kind === 'data') {
       hash?.update(ev.chunk);
       yield ev;
@@ -92,10 +97,11 @@ async function* checkedEvents(events: AsyncGenerator<TarEvent>): AsyncGenerator<
       yield ev;
     }
   }
-  if (!manifest || !guard) throw ERRORS.corruptBackup('the archive is empty');
+  if (!manifest || !guard || !pathGuard) throw ERRORS.corruptBackup('the archive is empty');
   if (!sums) throw ERRORS.corruptBackup(`${SUMS_NAME} is missing: the archive is incomplete`);
   guard.checkLinkChains();
-  const missing = guard.missing();
+  pathGuard.checkLinkChains();
+  const missing = [...guard.missing(), ...pathGuard.missing()];
   if (missing.length) throw ERRORS.corruptBackup(`entries listed in the manifest are missing: ${missing.join(', ')}`);
 }
 

@@ -3,11 +3,13 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { ERRORS, ServiceError } from '../../errors.ts';
 import { type ArchivePart, MANIFEST_NAME, type Manifest, SUMS_NAME, sumsLine } from './manifest.ts';
+import { pathRoot } from './path-manifest.ts';
 import { BLOCK, encodeHeader, padding, type TarHeader } from './tar-header.ts';
 import { readTar, TarFormatError } from './tar-reader.ts';
 
 // Writes the version 1 archive (uncompressed tar) into `out`: the manifest, then each app's
-// entries re-rooted under apps/<pkg>/<part>/, then SHA256SUMS. Every write waits for `out`
+// entries re-rooted under apps/<pkg>/<part>/, then a file backup's paths under paths/<i>/,
+// then SHA256SUMS. Every write waits for `out`
 // to drain, so a slow object store slows the device down instead of filling memory.
 
 export class ArchiveWriter {
@@ -50,17 +52,20 @@ export class ArchiveWriter {
   }
 
   /** Re-roots every entry of a device tar stream under `apps/<pkg>/<part>/`. */
-  async addTree(
-    pkg: string,
-    part: ArchivePart,
-    tar: AsyncIterable<Buffer>,
-    skip: (rel: string) => boolean = () => false,
-  ) {
-    const root = `apps/${pkg}/${part}/`;
+  addTree(pkg: string, part: ArchivePart, tar: AsyncIterable<Buffer>, skip: (rel: string) => boolean = () => false) {
+    return this.addEntries(`apps/${pkg}/${part}/`, pkg, tar, skip);
+  }
+
+  /** Re-roots a device tar stream of one BackupFile path under `paths/<index>/` (path-manifest.ts). */
+  addPath(index: number, path: string, tar: AsyncIterable<Buffer>) {
+    return this.addEntries(pathRoot(index), path, tar, () => false);
+  }
+
+  private async addEntries(root: string, what: string, tar: AsyncIterable<Buffer>, skip: (rel: string) => boolean) {
     let hash: ReturnType<typeof createHash> | null = null;
     let path = '';
     let skipping = false;
-    for await (const ev of deviceTar(tar, pkg)) {
+    for await (const ev of deviceTar(tar, what)) {
       if (ev.kind === 'entry') {
         const rel = relativeName(ev.header.path);
         skipping = skip(rel);

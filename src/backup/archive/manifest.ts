@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DATA_PARTS } from '../../android/layout.ts';
 import { APK_NAME, MAX_NAME, PACKAGE_NAME, PERMISSION_NAME } from '../../android/names.ts';
+import { failedItemSchema, MAX_PATHS, pathManifestSchema } from './path-manifest.ts';
 
 // Version 1 of the archive's manifest, `cloudphone-backup.json`, the archive's first entry.
 // Restores parse it as untrusted input, hence the schema rather than a cast.
@@ -49,18 +50,28 @@ export const appManifestSchema = z.object({
     .default([]),
 });
 
-export const manifestSchema = z.object({
-  format: z.literal('cloudphone-backup'),
-  version: z.literal(1),
-  created: z.string(),
-  backupFileId: z.string(),
-  instance: instanceFactsSchema,
-  apps: z.array(appManifestSchema).min(1),
-});
+export const manifestSchema = z
+  .object({
+    format: z.literal('cloudphone-backup'),
+    version: z.literal(1),
+    created: z.string(),
+    backupFileId: z.string(),
+    instance: instanceFactsSchema,
+    apps: z.array(appManifestSchema),
+    /** BackupFile's paths, archived under paths/<index>/ in this order (path-manifest.ts) */
+    paths: z.array(pathManifestSchema).max(MAX_PATHS).default([]),
+    /** what the request named but the backup could not hold, and why (the file is PART_BACKUP_FINISHED) */
+    failed: z
+      .array(failedItemSchema)
+      .max(2 * MAX_PATHS)
+      .default([]),
+  })
+  .refine((m) => m.apps.length + m.paths.length > 0, 'the archive holds no app and no path');
 
 export type InstanceFacts = z.infer<typeof instanceFactsSchema>;
 export type AppManifest = z.infer<typeof appManifestSchema>;
 export type Manifest = z.infer<typeof manifestSchema>;
+export type { FailedItem, PathManifest } from './path-manifest.ts';
 
 /** The sidecar `<object>.json`, written only after the archive object is completely stored. */
 export const sidecarSchema = z.object({

@@ -18,10 +18,14 @@ export async function verifyArchive(
   signal: AbortSignal,
 ): Promise<void> {
   const limit = maxTarFileSize(target.sdk);
-  const expected = sidecar.manifest.apps.flatMap((a) => [
-    ...a.apks.map((k) => `${a.package}/apk/${k.name}`),
-    ...a.parts.map((p) => `${a.package}/${p}`),
-  ]);
+  const expected = [
+    ...sidecar.manifest.apps.flatMap((a) => [
+      ...a.apks.map((k) => `${a.package}/apk/${k.name}`),
+      ...a.parts.map((p) => `${a.package}/${p}`),
+    ]),
+    // a file backup's paths follow its apps, each as one run of entries (path-manifest.ts)
+    ...sidecar.manifest.paths.map((_, i) => `paths/${i}`),
+  ];
   const groups: string[] = [];
   for await (const ev of readArchive(await store.get(object.bucket, object.key, { signal }))) {
     if (ev.kind === 'manifest' && JSON.stringify(ev.manifest) !== JSON.stringify(sidecar.manifest)) {
@@ -36,6 +40,19 @@ export async function verifyArchive(
       const group = part === 'apk' ? `${pkg}/apk/${rel}` : `${pkg}/${part}`;
       if (groups.at(-1) !== group) {
         if (part !== 'apk' && rel !== '') throw ERRORS.corruptBackup(`${group} does not start with its folder`);
+        groups.push(group);
+      }
+    }
+    if (ev.kind === 'pathEntry') {
+      const { index, rel, header } = ev.entry;
+      if (header.type === 'file' && header.size > limit) {
+        throw ERRORS.fileTooLarge(header.path, header.size, target.androidVersion);
+      }
+      const group = `paths/${index}`;
+      if (groups.at(-1) !== group) {
+        // a file path is its one entry; a folder's first entry is the folder itself
+        if (sidecar.manifest.paths[index]?.type === 'directory' && rel !== '')
+          throw ERRORS.corruptBackup(`${group} does not start with its folder`);
         groups.push(group);
       }
     }
