@@ -110,13 +110,13 @@ export async function run(): Promise<string> {
   }
 }
 
-function cli(args: string[], procs: ChildProcess[]): ChildProcess {
+export function cli(args: string[], procs: ChildProcess[]): ChildProcess {
   const p = spawn('node', [BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(p);
   return p;
 }
 
-function waitOutput(p: ChildProcess, pattern: RegExp): Promise<void> {
+export function waitOutput(p: ChildProcess, pattern: RegExp): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
     p.stdout?.on('data', (c: Buffer) => {
@@ -152,7 +152,7 @@ function peakRss(p: ChildProcess): string {
   return (kb / 1024).toFixed(0);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;

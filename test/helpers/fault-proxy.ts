@@ -44,6 +44,16 @@ export interface Rule {
   fired: number;
 }
 
+/** one request the proxy saw, and how many response body bytes the server sent (for benches that count reads) */
+export interface Seen {
+  op: S3Op;
+  method: string;
+  /** decoded, /bucket/key */
+  path: string;
+  status: number;
+  responseBytes: number;
+}
+
 export interface FaultProxy {
   url: string;
   /** faults the next `times` (default 1; Infinity for all) requests matching `match` */
@@ -51,6 +61,8 @@ export interface FaultProxy {
   clear(): void;
   /** requests seen, per operation */
   seen: Partial<Record<S3Op, number>>;
+  /** every request, in arrival order */
+  log: Seen[];
   close(): Promise<void>;
 }
 
@@ -65,18 +77,27 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const rules: Rule[] = [];
   const sockets = new Set<Socket>();
   const seen: FaultProxy['seen'] = {};
+  const log: Seen[] = [];
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const op = operationOf(req.method ?? 'GET', url);
     seen[op] = (seen[op] ?? 0) + 1;
+    const entry: Seen = {
+      op,
+      method: req.method ?? 'GET',
+      path: safeDecode(url.pathname),
+      status: 0,
+      responseBytes: 0,
+    };
+    log.push(entry);
     const rule = rules.find((r) => r.matched < r.times && matches(r.match, req.method ?? 'GET', url, op));
     if (rule) rule.matched++;
     // a broken connection surfaces on both sides; the client's view of it is what tests check
     req.on('error', () => {});
     res.on('error', () => {});
-    if (rule && !('side' in rule.fault)) answerError(req, res, rule);
-    else forward(req, res, target, rule);
+    if (rule && !('side' in rule.fault)) answerError(req, res, rule, entry);
+    else forward(req, res, target, rule, entry);
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -93,6 +114,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     },
     clear: () => void rules.splice(0),
     seen,
+    log,
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();
@@ -102,9 +124,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
 }
 
 /** a server's own error answer, after reading the whole request as a server does */
-function answerError(req: IncomingMessage, res: ServerResponse, rule: Rule) {
+function answerError(req: IncomingMessage, res: ServerResponse, rule: Rule, entry: Seen) {
   const fault = rule.fault as Extract<Fault, { kind: 'status' | 'slowDown' }>;
   rule.fired++;
+  entry.status = fault.kind === 'status' ? fault.status : 503;
   const [code, message] = ERROR_XML[fault.kind === 'status' ? fault.status : 'slowDown'];
   req.resume();
   req.once('end', () => {
@@ -115,7 +138,7 @@ function answerError(req: IncomingMessage, res: ServerResponse, rule: Rule) {
 }
 
 /** relays to the server, resetting or stalling where the rule says */
-function forward(req: IncomingMessage, res: ServerResponse, target: URL, rule: Rule | undefined) {
+function forward(req: IncomingMessage, res: ServerResponse, target: URL, rule: Rule | undefined, entry: Seen) {
   const fault = rule?.fault;
   const at = (side: 'request' | 'response') => (fault && 'side' in fault && fault.side === side ? fault : undefined);
   const [onRequest, onResponse] = [at('request'), at('response')];
@@ -140,6 +163,10 @@ function forward(req: IncomingMessage, res: ServerResponse, target: URL, rule: R
   res.on('close', () => up.destroy());
   up.on('error', () => res.destroy());
   up.on('response', (ur) => {
+    entry.status = ur.statusCode ?? 0;
+    ur.on('data', (chunk: Buffer) => {
+      entry.responseBytes += chunk.length;
+    });
     if (onResponse?.after === 0) return apply(onResponse.kind, ur);
     res.writeHead(ur.statusCode ?? 502, ur.headers);
     relay(ur, res, onResponse?.after, () => onResponse && apply(onResponse.kind, ur));
@@ -171,6 +198,14 @@ function relay(
     }
   });
   from.on('end', () => stopped || to.end());
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function matches(m: Match, method: string, url: URL, op: S3Op): boolean {
