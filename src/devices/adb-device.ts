@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { BACKUP_USER } from '../android/layout.ts';
+import type { SettingsNamespace } from '../android/settings.ts';
 import { ERRORS } from '../errors.ts';
 import type { AdbConnection } from './adb/adb-connection.ts';
 import { commandFailed, runShell, type ShellOptions, spawnShell } from './adb/shell.ts';
@@ -25,7 +26,17 @@ import {
   tarMember,
   unarchivableScript,
 } from './path-facts.ts';
-import { devicePath, numericId, packageName, permissionName, quote, selinuxContext } from './shell-args.ts';
+import {
+  devicePath,
+  numericId,
+  packageName,
+  permissionName,
+  quote,
+  selinuxContext,
+  settingKey,
+  settingsNamespace,
+  settingValue,
+} from './shell-args.ts';
 import { isSocketOnlyFailure } from './tar-stderr.ts';
 
 // The Device port over a direct ADB connection: shell v2 for commands (exit codes checked, stderr
@@ -178,6 +189,22 @@ export class AdbDevice implements Device {
 
   async remove(path: string): Promise<void> {
     await this.run(`rm -rf ${quote(devicePath(path))}`);
+  }
+
+  async settings(ns: SettingsNamespace): Promise<Map<string, string>> {
+    // sorted name=value lines (SettingsService.MyShellCommand.listForUser; src/android/settings.ts)
+    const { stdout } = await this.run(`settings list ${settingsNamespace(ns)}`);
+    const pairs = new Map<string, string>();
+    for (const line of stdout.split('\n')) {
+      const eq = line.indexOf('=');
+      if (eq > 0) pairs.set(line.slice(0, eq), line.slice(eq + 1));
+    }
+    return pairs;
+  }
+
+  async putSetting(ns: SettingsNamespace, key: string, value: string): Promise<void> {
+    const [n, k, v] = [settingsNamespace(ns), settingKey(key), settingValue(value)];
+    await this.run(`settings ${USER} put ${n} ${k} ${quote(v)}`);
   }
 
   async namesIn(dir: string, prefix: string): Promise<string[]> {

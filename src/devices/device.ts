@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { DataPart } from '../android/layout.ts';
+import type { SettingsNamespace } from '../android/settings.ts';
 import { ERRORS, ServiceError } from '../errors.ts';
 import type { PermissionState } from './dumpsys-package.ts';
 import type { DisplayFacts } from './hardware-facts.ts';
@@ -142,6 +143,10 @@ export interface Device {
   move(from: string, to: string): Promise<boolean>;
   /** rm -rf */
   remove(path: string): Promise<void>;
+  /** `settings list <ns>`: the provider's name=value pairs (user 0) */
+  settings(ns: SettingsNamespace): Promise<Map<string, string>>;
+  /** `settings --user 0 put <ns> <key> <value>` */
+  putSetting(ns: SettingsNamespace, key: string, value: string): Promise<void>;
   /** names of the entries directly in dir that start with `prefix` (none when dir is missing) */
   namesIn(dir: string, prefix: string): Promise<string[]>;
   /** installs an APK set already on the device in one install session for user 0 */

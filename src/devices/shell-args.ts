@@ -1,4 +1,5 @@
 import { isApkName, isPackageName, isPermissionName, SELINUX_CONTEXT } from '../android/names.ts';
+import { SETTING_KEY, SETTINGS_NAMESPACES, type SettingsNamespace } from '../android/settings.ts';
 import { ERRORS } from '../errors.ts';
 
 // Every value that reaches a device shell passes through here: validated against a strict
@@ -55,6 +56,28 @@ export function devicePath(value: string): string {
 export function numericId(value: number, name = 'Id'): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw ERRORS.invalidParameter(name, `${String(value)} is not a non-negative integer`);
+  }
+  return value;
+}
+
+export function settingsNamespace(value: string): SettingsNamespace {
+  if (!(SETTINGS_NAMESPACES as readonly string[]).includes(value)) {
+    throw ERRORS.invalidParameter('SettingsNamespace', `${JSON.stringify(value)} is not system, secure or global`);
+  }
+  return value as SettingsNamespace;
+}
+
+export function settingKey(value: string): string {
+  if (typeof value !== 'string' || !SETTING_KEY.test(value)) {
+    throw ERRORS.invalidParameter('SettingKey', `${JSON.stringify(value)} is not a settings key`);
+  }
+  return value;
+}
+
+/** a settings value: one line (`settings list` prints name=value lines), at most 4 KiB */
+export function settingValue(value: string): string {
+  if (typeof value !== 'string' || value.length > 4096 || /[\u0000\n\r]/.test(value)) {
+    throw ERRORS.invalidParameter('SettingValue', 'a settings value must be one line of at most 4096 characters');
   }
   return value;
 }
