@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { Device } from '../../devices/device.ts';
 import { ERRORS } from '../../errors.ts';
+import { failpoint } from '../../failpoints.ts';
 import type { PathRun, StagedPath } from './stage-paths.ts';
 
 // The second half of a file restore, one staged path at a time: the target's current entry (if
@@ -24,6 +25,7 @@ export async function applyPath(run: PathRun, s: StagedPath): Promise<void> {
     // a backup from a phone without SELinux has no label to give: the target's policy decides
     await device.relabel(target, s.path.context || undefined);
     if (moved) await keepExcluded(run, s, target);
+    failpoint('restore:path-swapped'); // the backup's copy in place with the target's excluded entries, its own aside
     // last: each entry moved into the folder changed its mtime
     await device.setAttributes(target, { mtime });
   } catch (err) {

@@ -44,7 +44,10 @@ export function scratchOf(token: string, index: number, target: string) {
 export async function checkTarget(run: PathRun, path: PathManifest): Promise<void> {
   const parent = posix.dirname(path.path);
   const fail = (why: string) => ERRORS.deviceCommandFailed(run.instanceId, `cannot restore ${path.path}: ${why}`);
-  if (!run.roots.some((r) => within(path.path, r))) throw fail('it is outside the allowed roots');
+  // the manifest is the archive's word: a path outside the roots is an unsafe entry, not a phone fault
+  if (!run.roots.some((r) => within(path.path, r))) {
+    throw ERRORS.unsafeArchiveEntry(path.path, 'it is outside the allowed roots (files.allowedRoots)');
+  }
   const facts = await run.device.inspectPath(parent);
   if (!facts) throw fail(`its folder ${parent} does not exist on the target`);
   if (facts.type !== 'directory') throw fail(`${parent} is not a folder on the target`);
