@@ -6,7 +6,8 @@ import { fileName, numericId, quote } from './shell-args.ts';
 // phone's toybox prints. Every command here exists in toybox 0.8.0 (Android 10) and later:
 // `readlink -e` (toys/other/readlink.c: "Canonical path to existing entry (fail if missing)"),
 // `stat -c` with %f (raw mode, hex), %u, %g, %Y (toys/other/stat.c 0.8.0 help text), `ls -dZ`
-// ("<context> <name>", "?" with SELinux off: toys/posix/ls.c), and `find -type`/`-perm -4000`.
+// ("<context> <name>", "?" with SELinux off: toys/posix/ls.c), and `find -type [bcs]`, `-perm -MODE`
+// and `-print0` (toys/posix/find.c 0.8.0 help text, lines 29, 36, 45).
 
 export interface PathFacts {
   /** `readlink -e`: the path with every symlink resolved */
