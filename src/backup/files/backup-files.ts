@@ -79,7 +79,10 @@ export async function backupFiles(
   const stored = await storeAndSeal(store, job, { manifest, signal, onBytes, fence: ctx.fence }, build);
   ctx.progress(done, done);
   for (const p of paths) {
-    for (const u of p.skipped) warnings.push(`${p.path}/${u.path}: a ${u.type} was left out (tar cannot restore it)`);
+    for (const u of p.skipped) {
+      const why = u.type === 'socket' ? 'tar cannot carry it' : 'a restore may not recreate it';
+      warnings.push(`${p.path}/${u.path}: a ${u.type} was left out (${why})`);
+    }
   }
   return { ...stored, manifest, sourceBytes: done, warnings, failed };
 }
