@@ -36,6 +36,11 @@ export function appFolders(pkg: string): string[] {
   return [...DATA_PARTS.map((p) => partFolder(pkg, p)), `/data/data/${pkg}`, ...shared];
 }
 
+/** user 0's shared storage (what /sdcard shows), whose Android/ folder holds the apps' external parts */
+export const SHARED_STORAGE = `/data/media/${BACKUP_USER}`;
+/** the apps' folders in shared storage, relative to it: a whole-instance backup holds them as app parts */
+export const SHARED_APP_FOLDERS = ['Android/data', 'Android/obb', 'Android/media'];
+
 /** cache and code_cache are given to the cache gid by installd */
 export const CACHE_DIRS = ['cache', 'code_cache'];
 

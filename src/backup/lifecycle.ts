@@ -16,6 +16,8 @@ export interface StoredBackup {
   size: number;
   sha256: string;
   manifest: Manifest;
+  /** the packages it holds, when the request could not name them (a whole-instance backup) */
+  apps?: string[];
 }
 
 export async function backupStarted(tx: Repositories, task: Task, backupFileId: string): Promise<void> {
@@ -35,7 +37,9 @@ export async function backupSettled(
   // A BackupFile that could not hold some of what it was asked for is PART_BACKUP_FINISHED
   if (task.status === 'Finished' && stored) {
     const { size, sha256, manifest } = stored;
-    const patch = { status: restingStatus(manifest), size, sha256, manifest: JSON.stringify(manifest) };
+    // a whole-instance backup learns its apps on the phone: they are recorded now
+    const apps = stored.apps ? { apps: stored.apps } : {};
+    const patch = { status: restingStatus(manifest), size, sha256, manifest: JSON.stringify(manifest), ...apps };
     await tx.backupFiles.update(task.account, backupFileId, patch, { expectStatus: ['BACKUPING'] });
     await tx.instances.setStatus(task.instanceId, 'RUNNING', { rate: 100 });
     return;

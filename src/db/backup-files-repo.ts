@@ -34,6 +34,8 @@ export interface BackupFile {
   apps: string[];
   /** BackupFile's SourceFilePathList, normalised (empty for app backups) */
   paths: string[];
+  /** a whole-instance backup (BackupAndroidInstance): every third-party app, shared storage, settings */
+  backupAll: boolean;
   /** the archive manifest as JSON text */
   manifest: string | null;
   taskId: string | null;
@@ -57,12 +59,14 @@ export type NewBackupFile = Omit<
   | 'instanceGroupId'
   | 'endUserId'
   | 'paths'
+  | 'backupAll'
 > &
   Partial<Pick<BackupFile, 'instanceGroupId' | 'endUserId'>> & {
     id?: string;
     status?: BackupFileStatus;
     taskId?: string | null;
     paths?: string[];
+    backupAll?: boolean;
   };
 
 export type BackupFilePatch = Partial<
@@ -85,10 +89,12 @@ export interface BackupFileFilters {
   endTime?: Date;
   instanceGroupId?: string;
   endUserId?: string;
+  backupAll?: boolean;
 }
 
-const toFile = ({ sourcePaths, ...r }: Selectable<BackupFileTable>): BackupFile => ({
+const toFile = ({ sourcePaths, backupAll, ...r }: Selectable<BackupFileTable>): BackupFile => ({
   ...r,
+  backupAll: Number(backupAll) === 1,
   status: r.status as BackupFileStatus,
   size: Number(r.size),
   apps: JSON.parse(r.apps) as string[],
@@ -121,6 +127,7 @@ export class BackupFilesRepo {
     const file: BackupFile = {
       ...input,
       paths: input.paths ?? [],
+      backupAll: input.backupAll ?? false,
       id: input.id ?? newId('bf'),
       status: input.status ?? 'BACKUPING',
       size: 0,
@@ -133,10 +140,15 @@ export class BackupFilesRepo {
       modified: now,
     };
     await new AccountsRepo(this.db).ensure(input.account);
-    const { paths, ...row } = file;
+    const { paths, backupAll, ...row } = file;
     await this.db
       .insertInto('backupFiles')
-      .values({ ...row, apps: JSON.stringify(file.apps), sourcePaths: JSON.stringify(paths) })
+      .values({
+        ...row,
+        apps: JSON.stringify(file.apps),
+        sourcePaths: JSON.stringify(paths),
+        backupAll: backupAll ? 1 : 0,
+      })
       .execute();
     return file;
   }
@@ -186,6 +198,7 @@ export class BackupFilesRepo {
     if (f.endTime) q = q.where('created', '<=', f.endTime.toISOString());
     if (f.instanceGroupId) q = q.where('instanceGroupId', '=', f.instanceGroupId);
     if (f.endUserId) q = q.where('endUserId', '=', f.endUserId);
+    if (f.backupAll !== undefined) q = q.where('backupAll', '=', f.backupAll ? 1 : 0);
     return paginate(
       page,
       10,

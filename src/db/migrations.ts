@@ -194,6 +194,16 @@ const fileBackups: Migration = {
   },
 };
 
+/** BackupAndroidInstance's files are whole-instance backups (DescribeBackupFiles' BackupAll) */
+const instanceBackups: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('backup_files')
+      .addColumn('backup_all', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+};
+
 export const migrations: MigrationProvider = {
   getMigrations: async () => ({
     '0001_init': init,
@@ -202,5 +212,6 @@ export const migrations: MigrationProvider = {
     '0004_instance_facts': instanceFacts,
     '0005_file_backups': fileBackups,
     '0006_client_tokens': clientTokens,
+    '0007_instance_backups': instanceBackups,
   }),
 };

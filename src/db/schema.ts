@@ -75,6 +75,8 @@ export interface BackupFileTable {
   /** the source instance's group and end user when the backup was made (migration 0004) */
   instanceGroupId: string | null;
   endUserId: string | null;
+  /** 1 for a whole-instance backup (BackupAndroidInstance), else 0 */
+  backupAll: number;
 }
 
 export interface TaskTable {

@@ -7,7 +7,14 @@ import type { Database, TaskTable } from './schema.ts';
 export const TASK_STATUSES = ['Waiting', 'Processing', 'Finished', 'PartFinished', 'Failed'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 // BackupFile and RecoverFile are Alibaba's TaskType values for BackupFile and RecoveryFile (docs/api-models.md)
-export const TASK_TYPES = ['BackupApp', 'RecoverApp', 'BackupFile', 'RecoverFile'] as const;
+export const TASK_TYPES = [
+  'BackupApp',
+  'RecoverApp',
+  'BackupFile',
+  'RecoverFile',
+  'BackupAndroidInstance',
+  'RecoverAndroidInstance',
+] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
 export interface Task {

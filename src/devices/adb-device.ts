@@ -68,8 +68,8 @@ export class AdbDevice implements Device {
     };
   }
 
-  async listPackages(): Promise<string[]> {
-    const { stdout } = await this.run(`pm list packages ${USER}`);
+  async listPackages(opts: { thirdParty?: boolean } = {}): Promise<string[]> {
+    const { stdout } = await this.run(`pm list packages ${opts.thirdParty ? '-3 ' : ''}${USER}`);
     return lines(stdout, 'package:').sort();
   }
 

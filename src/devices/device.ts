@@ -104,7 +104,8 @@ export interface TarOutOptions extends StreamOptions {
 
 export interface Device {
   properties(): Promise<DeviceProperties>;
-  listPackages(): Promise<string[]>;
+  /** the packages installed for user 0; `thirdParty`: only those not on the system image (`pm list packages -3`) */
+  listPackages(opts?: { thirdParty?: boolean }): Promise<string[]>;
   /** null when the package is not installed */
   packageInfo(pkg: string): Promise<PackageInfo | null>;
   forceStop(pkg: string): Promise<void>;

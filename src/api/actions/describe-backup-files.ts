@@ -20,14 +20,13 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
       EndTime: param.time(),
       InstanceGroupId: param.string({ pattern: INSTANCE_GROUP_ID }),
       EndUserId: param.string({ pattern: END_USER_ID }),
-      // full-instance backups do not exist here: BackupAll=true matches nothing
+      // true: only whole-instance backups (BackupAndroidInstance); false: only the others
       BackupAll: param.boolean(),
       SaleMode: param.string(),
       MaxResults: param.integer({ min: 1, max: 100, default: 10 }),
       NextToken: param.string({ maxLength: 512, check: nextTokenProblem }),
     },
     async handle(p, ctx) {
-      const nothing = p.BackupAll === true;
       const page = await deps.db.backupFiles.list(
         ctx.account,
         {
@@ -36,11 +35,12 @@ export const describeBackupFiles = (deps: ServiceDeps) =>
           androidInstanceId: p.AndroidInstanceId,
           androidInstanceName: p.AndroidInstanceName,
           description: p.Description,
-          statusList: nothing ? ['NONE'] : p.StatusList,
+          statusList: p.StatusList,
           startTime: p.StartTime,
           endTime: p.EndTime,
           instanceGroupId: p.InstanceGroupId,
           endUserId: p.EndUserId,
+          backupAll: p.BackupAll,
         },
         { maxResults: p.MaxResults, nextToken: p.NextToken },
       );
@@ -74,7 +74,7 @@ function render(f: BackupFile, regionId: string) {
     TaskId: f.taskId ?? '',
     UploadEndpoint: f.endpoint,
     UploadType: 'OSS',
-    BackupAll: false,
+    BackupAll: f.backupAll,
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DATA_PARTS } from '../../android/layout.ts';
 import { APK_NAME, MAX_NAME, PACKAGE_NAME, PERMISSION_NAME } from '../../android/names.ts';
+import { instanceSettingsSchema } from '../instance-settings.ts';
 import { failedItemSchema, MAX_PATHS, pathManifestSchema } from './path-manifest.ts';
 
 // Version 1 of the archive's manifest, `cloudphone-backup.json`, the archive's first entry.
@@ -60,6 +61,8 @@ export const manifestSchema = z
     apps: z.array(appManifestSchema),
     /** BackupFile's paths, archived under paths/<index>/ in this order (path-manifest.ts) */
     paths: z.array(pathManifestSchema).max(MAX_PATHS).default([]),
+    /** a whole-instance backup's settings (BackupAndroidInstance; src/backup/instance-settings.ts) */
+    settings: instanceSettingsSchema.optional(),
     /** what the request named but the backup could not hold, and why (the file is PART_BACKUP_FINISHED) */
     failed: z
       .array(failedItemSchema)

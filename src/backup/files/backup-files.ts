@@ -5,6 +5,7 @@ import type { ArchiveWriter } from '../archive/archive-writer.ts';
 import type { AppManifest, FailedItem, Manifest, PathManifest } from '../archive/manifest.ts';
 import { type BackupJob, type BackupResult, copyApp, type TaskContext } from '../backup-apps.ts';
 import { describeApps } from '../describe-apps.ts';
+import type { InstanceSettings } from '../instance-settings.ts';
 import { storeAndSeal } from '../publish-backup.ts';
 import { describePath, type PathSource } from './describe-path.ts';
 
@@ -22,6 +23,8 @@ export interface FileBackupJob extends Omit<BackupJob, 'packages'> {
   paths: string[];
   excludes: string[][];
   allowedRoots: readonly string[];
+  /** a whole-instance backup's settings, kept in its manifest */
+  settings?: InstanceSettings;
 }
 
 export interface FileBackupResult extends BackupResult {
@@ -57,6 +60,7 @@ export async function backupFiles(
     apps,
     paths,
     failed,
+    ...(job.settings ? { settings: job.settings } : {}),
   };
   const total = sources.reduce((n, s) => n + s.bytes, appBytes);
   let done = 0;

@@ -17,6 +17,8 @@ export interface RecoverFileRequest {
   path?: string;
   endpoint?: string;
   instanceIds: string[];
+  /** RecoverAndroidInstance restores whole-instance backups only (the same work otherwise) */
+  type?: 'RecoverFile' | 'RecoverAndroidInstance';
 }
 
 export interface RecoverFileItem {
@@ -32,6 +34,14 @@ export async function requestRecoverFile(
   onCreated?: (tx: Repositories, created: { taskId: string; items: RecoverFileItem[] }) => Promise<void>,
 ) {
   const file = await findFile(deps, account, req);
+  const type = req.type ?? 'RecoverFile';
+  if (type === 'RecoverAndroidInstance' && !file.backupAll) {
+    const what = req.backupFileId !== undefined ? 'BackupFileId' : 'BackupFilePath';
+    throw ERRORS.invalidParameter(
+      what,
+      `backup file ${file.id} is not a whole-instance backup (BackupAndroidInstance)`,
+    );
+  }
   if (!RESTORABLE_STATUSES.includes(file.status)) throw ERRORS.backupFileInUse(file.id, file.status);
   if (req.endpoint !== undefined && assertEndpoint(req.endpoint) !== file.endpoint) {
     throw ERRORS.invalidParameter('UploadEndpoint', `backup file ${file.id} is stored behind ${file.endpoint}`);
@@ -40,7 +50,7 @@ export async function requestRecoverFile(
   const param: RecoverFileParams = { backupFileId: file.id };
   const created = await deps.db.transaction(async (tx) => {
     const { batch, children } = await tx.tasks.createBatch(account, {
-      type: 'RecoverFile',
+      type,
       invokeId,
       param: {
         BackupFileId: file.id,

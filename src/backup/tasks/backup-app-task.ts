@@ -9,6 +9,7 @@ import { backupSettled, backupStarted } from '../lifecycle.ts';
 import { sidecarKey } from '../sidecar.ts';
 import { liftOwn, suspensionLedger } from '../suspensions.ts';
 import { type TaskDeps, withDevice } from '../task-deps.ts';
+import { discardFailedBackup } from './discard-failed-backup.ts';
 
 // A BackupApp instance task: the instance and the backup file are BACKUPING from its claim; the
 // file becomes AVAILABLE, with its size, digest and manifest, in the transaction that settles the
@@ -58,13 +59,5 @@ export const backupAppTask = defineTask({
   },
   result: ({ manifest: _, ...shown }) => shown,
   onSettled: (tx: Repositories, task, p, value) => backupSettled(tx, task, p.backupFileId, value),
-  async afterSettled(deps: TaskDeps, task, p) {
-    // whatever a failed backup stored is not a usable archive (also for a dead worker's task)
-    if (task.status !== 'Failed') return;
-    const file = await deps.db.backupFiles.get(task.account, p.backupFileId);
-    if (file?.status !== 'BACKUP_FAILED') return;
-    const store = deps.storeFor(file.endpoint);
-    await store.delete(file.bucket, sidecarKey(file.objectKey));
-    await store.delete(file.bucket, file.objectKey);
-  },
+  afterSettled: (deps: TaskDeps, task, p) => discardFailedBackup(deps, task, p.backupFileId),
 });

@@ -10,6 +10,7 @@ import { backupSettled, backupStarted } from '../lifecycle.ts';
 import { sidecarKey } from '../sidecar.ts';
 import { liftOwn, suspensionLedger } from '../suspensions.ts';
 import { type TaskDeps, withDevice } from '../task-deps.ts';
+import { discardFailedBackup } from './discard-failed-backup.ts';
 
 // A BackupFile instance task: like BackupApp's (backup-app-task.ts), the instance and the file are
 // BACKUPING from its claim and the file becomes AVAILABLE, or PART_BACKUP_FINISHED when some of
@@ -64,12 +65,5 @@ export const backupFileTask = defineTask({
   },
   result: ({ manifest: _, ...shown }) => shown,
   onSettled: (tx: Repositories, task, p, value) => backupSettled(tx, task, p.backupFileId, value),
-  async afterSettled(deps: TaskDeps, task, p) {
-    if (task.status !== 'Failed') return;
-    const file = await deps.db.backupFiles.get(task.account, p.backupFileId);
-    if (file?.status !== 'BACKUP_FAILED') return;
-    const store = deps.storeFor(file.endpoint);
-    await store.delete(file.bucket, sidecarKey(file.objectKey));
-    await store.delete(file.bucket, file.objectKey);
-  },
+  afterSettled: (deps: TaskDeps, task, p) => discardFailedBackup(deps, task, p.backupFileId),
 });

@@ -4,8 +4,10 @@ import type { TaskDefinition } from '../../tasks/define-task.ts';
 import type { TaskDeps } from '../task-deps.ts';
 import { backupAppTask } from './backup-app-task.ts';
 import { backupFileTask } from './backup-file-task.ts';
+import { backupInstanceTask } from './backup-instance-task.ts';
 import { recoverAppTask } from './recover-app-task.ts';
 import { recoverFileTask } from './recover-file-task.ts';
+import { recoverInstanceTask } from './recover-instance-task.ts';
 
 // Every task type, by its wire name: a type missing here does not compile (Record<TaskType, …>).
 
@@ -17,4 +19,6 @@ export const TASKS: Record<TaskType, AnyTaskDefinition> = {
   RecoverApp: recoverAppTask,
   BackupFile: backupFileTask,
   RecoverFile: recoverFileTask,
+  BackupAndroidInstance: backupInstanceTask,
+  RecoverAndroidInstance: recoverInstanceTask,
 };
