@@ -1,5 +1,5 @@
 import type { Instance } from '../db/instances-repo.ts';
-import type { Device } from '../devices/device.ts';
+import type { Device, DeviceProperties } from '../devices/device.ts';
 import { ERRORS } from '../errors.ts';
 import type { InstanceFacts } from './archive/manifest.ts';
 
@@ -9,7 +9,11 @@ import type { InstanceFacts } from './archive/manifest.ts';
  * encrypted names and unreadable files, so a backup would be garbage and a restore would fail.
  */
 export async function readInstanceFacts(instance: Instance, device: Device): Promise<InstanceFacts> {
-  const props = await device.properties();
+  return instanceFacts(instance, await device.properties());
+}
+
+/** the same, from properties the caller already read (withDevice reads them once per task) */
+export function instanceFacts(instance: Instance, props: DeviceProperties): InstanceFacts {
   if (!props.ceAvailable) throw ERRORS.userStorageLocked(instance.id);
   return {
     id: instance.id,

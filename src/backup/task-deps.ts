@@ -3,7 +3,9 @@ import type { Instance } from '../db/instances-repo.ts';
 import type { Device, DeviceConnector } from '../devices/device.ts';
 import { ServiceError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import type { InstanceFacts } from './archive/manifest.ts';
 import { undoInterruptedFileRestores } from './files/interrupted-paths.ts';
+import { instanceFacts } from './instance-facts.ts';
 import { undoInterruptedRestores } from './restore/interrupted.ts';
 import { liftLeftovers } from './suspensions.ts';
 
@@ -31,7 +33,7 @@ export async function withDevice<T>(
   instance: Instance,
   taskId: string,
   signal: AbortSignal,
-  work: (device: Device) => Promise<T>,
+  work: (device: Device, facts: InstanceFacts) => Promise<T>,
 ): Promise<T> {
   try {
     const device = await deps.connect(instance.adbAddress, { signal });
@@ -40,8 +42,9 @@ export async function withDevice<T>(
       await undoInterruptedRestores(device);
       await undoInterruptedFileRestores(device);
       // what the phone reports now (build, CPUs, memory, display, address), for DescribeAndroidInstances
-      await deps.db.instances.recordFacts(instance.id, await device.properties());
-      return await work(device);
+      const props = await device.properties();
+      await deps.db.instances.recordFacts(instance.id, props);
+      return await work(device, instanceFacts(instance, props));
     } finally {
       await device.close().catch(() => {});
     }

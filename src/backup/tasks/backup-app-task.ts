@@ -4,7 +4,6 @@ import type { Repositories } from '../../db/database.ts';
 import { ERRORS } from '../../errors.ts';
 import { defineTask } from '../../tasks/define-task.ts';
 import { backupApps } from '../backup-apps.ts';
-import { readInstanceFacts } from '../instance-facts.ts';
 import { backupSettled, backupStarted } from '../lifecycle.ts';
 import { sidecarKey } from '../sidecar.ts';
 import { liftOwn, suspensionLedger } from '../suspensions.ts';
@@ -39,10 +38,10 @@ export const backupAppTask = defineTask({
     await store.delete(file.bucket, sidecarKey(file.objectKey));
     await store.delete(file.bucket, file.objectKey);
     try {
-      return await withDevice(deps, instance, task.id, ctx.signal, async (device) => {
+      return await withDevice(deps, instance, task.id, ctx.signal, async (device, facts) => {
         const job = {
           backupFileId: file.id,
-          instance: await readInstanceFacts(instance, device),
+          instance: facts,
           packages: p.packages,
           bucket: file.bucket,
           key: file.objectKey,

@@ -5,7 +5,6 @@ import type { Repositories } from '../../db/database.ts';
 import { ERRORS } from '../../errors.ts';
 import { defineTask } from '../../tasks/define-task.ts';
 import { backupFiles } from '../files/backup-files.ts';
-import { readInstanceFacts } from '../instance-facts.ts';
 import { backupSettled, backupStarted } from '../lifecycle.ts';
 import { sidecarKey } from '../sidecar.ts';
 import { liftOwn, suspensionLedger } from '../suspensions.ts';
@@ -43,10 +42,10 @@ export const backupFileTask = defineTask({
     await store.delete(file.bucket, sidecarKey(file.objectKey));
     await store.delete(file.bucket, file.objectKey);
     try {
-      return await withDevice(deps, instance, task.id, ctx.signal, async (device) => {
+      return await withDevice(deps, instance, task.id, ctx.signal, async (device, facts) => {
         const job = {
           backupFileId: file.id,
-          instance: await readInstanceFacts(instance, device),
+          instance: facts,
           packages: p.packages,
           paths: p.paths,
           excludes: p.excludes,

@@ -5,7 +5,6 @@ import type { Repositories } from '../../db/database.ts';
 import { ERRORS } from '../../errors.ts';
 import { defineTask } from '../../tasks/define-task.ts';
 import { backupFiles } from '../files/backup-files.ts';
-import { readInstanceFacts } from '../instance-facts.ts';
 import { readInstanceSettings } from '../instance-settings.ts';
 import { backupSettled, backupStarted } from '../lifecycle.ts';
 import { sidecarKey } from '../sidecar.ts';
@@ -36,10 +35,10 @@ export const backupInstanceTask = defineTask({
     await store.delete(file.bucket, sidecarKey(file.objectKey));
     await store.delete(file.bucket, file.objectKey);
     try {
-      return await withDevice(deps, instance, task.id, ctx.signal, async (device) => {
+      return await withDevice(deps, instance, task.id, ctx.signal, async (device, facts) => {
         const job = {
           backupFileId: file.id,
-          instance: await readInstanceFacts(instance, device),
+          instance: facts,
           packages: await device.listPackages({ thirdParty: true }),
           paths: [SHARED_STORAGE],
           excludes: [SHARED_APP_FOLDERS],

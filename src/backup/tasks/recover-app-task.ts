@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { Repositories } from '../../db/database.ts';
 import { ERRORS } from '../../errors.ts';
 import { defineTask } from '../../tasks/define-task.ts';
-import { readInstanceFacts } from '../instance-facts.ts';
 import { restoreSettled, restoreStarted } from '../lifecycle.ts';
 import { recoverApps } from '../recover-apps.ts';
 import { type TaskDeps, withDevice } from '../task-deps.ts';
@@ -26,8 +25,7 @@ export const recoverAppTask = defineTask({
     if (!file) throw ERRORS.backupFileNotFound(p.backupFileId);
     // the claim made it RECOVERING unless it was not restorable (being written, failed, deleting)
     if (file.status !== 'RECOVERING') throw ERRORS.backupFileInUse(file.id, file.status);
-    return withDevice(deps, target, task.id, ctx.signal, async (device) => {
-      const facts = await readInstanceFacts(target, device);
+    return withDevice(deps, target, task.id, ctx.signal, async (device, facts) => {
       const job = { bucket: file.bucket, key: file.objectKey, target: facts, recorded: file };
       return recoverApps(job, device, deps.storeFor(file.endpoint), ctx);
     });

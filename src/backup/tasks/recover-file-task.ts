@@ -4,7 +4,6 @@ import type { Repositories } from '../../db/database.ts';
 import { ERRORS } from '../../errors.ts';
 import { defineTask } from '../../tasks/define-task.ts';
 import { recoverFiles } from '../files/recover-files.ts';
-import { readInstanceFacts } from '../instance-facts.ts';
 import { restoreSettled, restoreStarted } from '../lifecycle.ts';
 import { type TaskDeps, withDevice } from '../task-deps.ts';
 
@@ -26,8 +25,7 @@ export const recoverFileTask = defineTask({
     const file = await deps.db.backupFiles.get(task.account, p.backupFileId);
     if (!file) throw ERRORS.backupFileNotFound(p.backupFileId);
     if (file.status !== 'RECOVERING') throw ERRORS.backupFileInUse(file.id, file.status);
-    return withDevice(deps, target, task.id, ctx.signal, async (device) => {
-      const facts = await readInstanceFacts(target, device);
+    return withDevice(deps, target, task.id, ctx.signal, async (device, facts) => {
       const roots = deps.files?.allowedRoots ?? FILES_DEFAULTS.allowedRoots;
       const job = { bucket: file.bucket, key: file.objectKey, target: facts, recorded: file, roots };
       return recoverFiles(job, device, deps.storeFor(file.endpoint), ctx);

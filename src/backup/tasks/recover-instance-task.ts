@@ -4,7 +4,6 @@ import type { Repositories } from '../../db/database.ts';
 import { ERRORS } from '../../errors.ts';
 import { defineTask } from '../../tasks/define-task.ts';
 import { recoverFiles } from '../files/recover-files.ts';
-import { readInstanceFacts } from '../instance-facts.ts';
 import { applyInstanceSettings } from '../instance-settings.ts';
 import { restoreSettled, restoreStarted } from '../lifecycle.ts';
 import { trustedSidecar } from '../recover-apps.ts';
@@ -31,8 +30,7 @@ export const recoverInstanceTask = defineTask({
     if (!file) throw ERRORS.backupFileNotFound(p.backupFileId);
     if (file.status !== 'RECOVERING') throw ERRORS.backupFileInUse(file.id, file.status);
     const store = deps.storeFor(file.endpoint);
-    return withDevice(deps, target, task.id, ctx.signal, async (device) => {
-      const facts = await readInstanceFacts(target, device);
+    return withDevice(deps, target, task.id, ctx.signal, async (device, facts) => {
       const roots = deps.files?.allowedRoots ?? FILES_DEFAULTS.allowedRoots;
       const job = { bucket: file.bucket, key: file.objectKey, target: facts, recorded: file, roots };
       const restored = await recoverFiles(job, device, store, ctx);
