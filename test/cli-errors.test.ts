@@ -54,3 +54,19 @@ it('says in one line that the database cannot be reached', async () => {
     /^cloudphone-backup: cannot reach the database at 127\.0\.0\.1:\d+\/nothing \(.*ECONNREFUSED.*\)\n$/,
   );
 });
+
+it('refuses a misspelt parameter of a known action, naming the valid ones, before calling anything', async () => {
+  const r = await cli(['call', 'DescribeTasks', '--TaskId', 't-1', '--endpoint', `http://127.0.0.1:${port}`]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(
+    /^cloudphone-backup: --TaskId is not a parameter of DescribeTasks; it takes .*\bTaskIds\b.*\n$/,
+  );
+});
+
+it('lists every action and its parameters in `call --help`', async () => {
+  const r = await cli(['call', '--help']);
+  expect(r.code).toBe(0);
+  for (const line of ['  CancelTasks: TaskIds', '  DeleteBackupFile: BackupFileIdList'])
+    expect(r.stdout).toContain(line);
+  expect(r.stdout).toMatch(/^ {2}RecoverAndroidInstance: .*UploadType/m);
+});

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import type { ActionDefinition } from '../../api/action.ts';
+import { actions } from '../../api/actions/index.ts';
 import { callAction, isErrorResult } from '../../api/client.ts';
+import type { ServiceDeps } from '../../backup/service-deps.ts';
 import { fail, withCommonOptions } from '../common.ts';
 
 const NAME = /^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$/;
@@ -25,10 +28,12 @@ export function registerCall(program: Command): void {
     .option('--form', 'send the parameters as a form body instead of the query')
     .allowUnknownOption()
     .allowExcessArguments()
-    .addHelpText('after', EXAMPLES)
+    .addHelpText('after', `${EXAMPLES}\n\nActions this service answers, with their parameters:\n${catalogue()}`)
     .action(async (action: string, flags: CallFlags, cmd: Command) => {
       const args = cmd.args[0] === action ? cmd.args.slice(1) : cmd.args;
-      await runCall(action, parseApiParams(args), flags);
+      const params = parseApiParams(args);
+      checkNames(action, params);
+      await runCall(action, params, flags);
     });
 }
 
@@ -78,6 +83,26 @@ export async function runCall(action: string, params: Record<string, string>, fl
     process.exitCode = 1;
   } else {
     process.stdout.write(text);
+  }
+}
+
+// The actions' own parameter specs (building them touches none of their dependencies), so a
+// misspelt parameter is refused here instead of being ignored by the server.
+const KNOWN: ReadonlyMap<string, ActionDefinition> = new Map(actions({} as ServiceDeps).map((a) => [a.name, a]));
+
+function catalogue(): string {
+  return [...KNOWN.values()].map((a) => `  ${a.name}: ${Object.keys(a.params).join(', ') || '(none)'}`).join('\n');
+}
+
+/** a parameter the action does not take is an error naming the ones it does (actions unknown here pass) */
+export function checkNames(action: string, params: Record<string, string>): void {
+  const def = KNOWN.get(action);
+  if (!def) return;
+  for (const key of Object.keys(params)) {
+    const name = key.split('.')[0] as string;
+    if (!Object.hasOwn(def.params, name)) {
+      fail(`--${name} is not a parameter of ${action}; it takes ${Object.keys(def.params).join(', ') || 'none'}`);
+    }
   }
 }
 
