@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { isPackageName } from '../../android/names.ts';
 import type { Repositories } from '../../db/database.ts';
-import { ERRORS } from '../../errors.ts';
 import { defineTask } from '../../tasks/define-task.ts';
 import { backupApps } from '../backup-apps.ts';
 import { backupSettled, backupStarted } from '../lifecycle.ts';
-import { sidecarKey } from '../sidecar.ts';
-import { liftOwn, suspensionLedger } from '../suspensions.ts';
-import { type TaskDeps, withDevice } from '../task-deps.ts';
+import type { TaskDeps } from '../task-deps.ts';
+import { runBackup } from './backup-run.ts';
 import { discardFailedBackup } from './discard-failed-backup.ts';
 
 // A BackupApp instance task: the instance and the backup file are BACKUPING from its claim; the
@@ -27,35 +25,12 @@ export const backupAppTask = defineTask({
   params: backupAppParams,
   retry: { maxAttempts: 3 },
   onClaimed: (tx: Repositories, task, p) => backupStarted(tx, task, p.backupFileId),
-  async run(deps: TaskDeps, task, p, ctx) {
-    const instance = await deps.db.instances.get(task.account, task.instanceId ?? '');
-    if (!instance) throw ERRORS.instanceNotFound(task.instanceId ?? '');
-    const file = await deps.db.backupFiles.get(task.account, p.backupFileId);
-    if (!file) throw ERRORS.backupFileNotFound(p.backupFileId);
-    if (file.status !== 'BACKUPING') throw ERRORS.backupFileInUse(file.id, file.status);
-    const store = deps.storeFor(file.endpoint);
-    // a run that a dead worker left behind may have stored part of this backup: start clean
-    await store.delete(file.bucket, sidecarKey(file.objectKey));
-    await store.delete(file.bucket, file.objectKey);
-    try {
-      return await withDevice(deps, instance, task.id, ctx.signal, async (device, facts) => {
-        const job = {
-          backupFileId: file.id,
-          instance: facts,
-          packages: p.packages,
-          bucket: file.bucket,
-          key: file.objectKey,
-          requireSuspension: deps.backup.requireSuspension,
-          suspensions: suspensionLedger(deps, instance.id, task.id),
-        };
-        const { size, sha256, sourceBytes, warnings, manifest } = await backupApps(job, device, store, ctx);
-        return { objectKey: file.objectKey, size, sha256, sourceBytes, warnings, manifest };
-      });
-    } finally {
-      // what the run suspended and could not resume (its connection was cut) stays recorded if this fails too
-      await liftOwn(deps, instance, task.id).catch(() => {});
-    }
-  },
+  run: (deps: TaskDeps, task, p, ctx) =>
+    runBackup(deps, task, p.backupFileId, ctx, async (device, base, store, file) => {
+      const job = { ...base, packages: p.packages };
+      const { size, sha256, sourceBytes, warnings, manifest } = await backupApps(job, device, store, ctx);
+      return { objectKey: file.objectKey, size, sha256, sourceBytes, warnings, manifest };
+    }),
   result: ({ manifest: _, ...shown }) => shown,
   onSettled: (tx: Repositories, task, p, value) => backupSettled(tx, task, p.backupFileId, value),
   afterSettled: (deps: TaskDeps, task, p) => discardFailedBackup(deps, task, p.backupFileId),
