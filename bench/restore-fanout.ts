@@ -11,8 +11,7 @@ import { cli, freePort, waitOutput } from './backup-restore.ts';
 
 // One RecoverApp from one backup onto 10 emulated phones, through the s3 driver against moto with
 // the fault proxy in between counting every request and the bytes each answer carried, so the
-// reads per target are what the store really served. It measures the restore as it is (each
-// target reads the archive itself); it does not change how a restore reads.
+// reads per target are what the store really served (each target reads the archive itself, once).
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'cloudphone-backup.js');
 const PKG = 'com.example.notes';
@@ -133,7 +132,7 @@ export async function run(): Promise<string> {
       '',
       `- wall time, call → batch ${batch.TaskStatus}: ${seconds.toFixed(1)} s (${batch.SuccessChildCount} finished, ${batch.FailedChildCount} failed)`,
       `- archive ${MB(archiveBytes)} MB; read from the store for the whole batch: ${archiveReads.length} GETs of it, ${MB(sum(archiveReads))} MB, plus ${sidecarReads.length} sidecar GETs (${(sum(sidecarReads) / 1e3).toFixed(1)} kB)`,
-      `- per target: ${(archiveReads.length / targets).toFixed(1)} GETs, ${MB(sum(archiveReads) / targets)} MB = ${(sum(archiveReads) / targets / archiveBytes).toFixed(2)} × the archive${archiveReads.length === 2 * targets ? ' (each target reads it twice: a verify pass, then the apply pass)' : ''}`,
+      `- per target: ${(archiveReads.length / targets).toFixed(1)} GETs, ${MB(sum(archiveReads) / targets)} MB = ${(sum(archiveReads) / targets / archiveBytes).toFixed(2)} × the archive${archiveReads.length === targets ? ' (each target reads it once, verifying as it stages)' : ''}`,
       '',
       '| Target | Status | Seconds (start → finish) | Attempts | ErrorCode |',
       '|---|---|---|---|---|',

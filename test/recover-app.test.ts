@@ -1,14 +1,15 @@
 import { copyFileSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheGid } from '../src/android/layout.ts';
 import type { Sidecar } from '../src/backup/archive/manifest.ts';
 import { connectAdb } from '../src/devices/adb/connect.ts';
 import type { Device } from '../src/devices/device.ts';
+import { FsObjectStore } from '../src/storage/fs-object-store.ts';
 import { type Call, CLIENT_KINDS, client } from './helpers/clients.ts';
 import { craftArchive } from './helpers/craft-archive.ts';
 import { type Stack, startStack } from './helpers/stack.ts';
-import { type Node, snapshot, withOwners } from './helpers/tree.ts';
+import { type Node, restoreScratchIn, snapshot, withOwners } from './helpers/tree.ts';
 import { type Row, waitTask } from './helpers/wait.ts';
 
 // RecoverApp end to end: a backup of phone A restored onto phone B and onto A itself, compared
@@ -126,8 +127,14 @@ describe('RecoverApp restores exactly what was backed up', () => {
     sourceFacts = await packageFacts(0);
   }, 120_000);
 
-  it('onto another phone, where the apps get new uids', async () => {
+  it('onto another phone, where the apps get new uids, reading the archive once', async () => {
+    const get = vi.spyOn(FsObjectStore.prototype, 'get');
     const { batch, children } = await recover(fileId, [1]);
+    const archiveReads = get.mock.calls.filter(([, key]) => !key.endsWith('.json')).length;
+    get.mockRestore();
+    // one read of the archive verifies and stages it (a verify pass and an apply pass read it twice)
+    expect(archiveReads).toBe(1);
+    expect(Number(children[0]?.BytesTotal)).toBe(Number(children[0]?.BytesDone));
     expect(batch).toMatchObject({ TaskStatus: 'Finished', SuccessChildCount: 1 });
     expect(children[0]).toMatchObject({ TaskStatus: 'Finished', ErrorCode: '' });
     expect(Number(children[0]?.BytesDone)).toBeGreaterThan(0);
@@ -217,12 +224,14 @@ describe('RecoverApp refuses damaged or unsafe archives and leaves the target un
   }
 
   async function expectRefused(fileId: string, code: string, why: RegExp) {
-    const before = snapshot(join(stack.phones[1]?.phone.root as string, 'data'));
+    const data = () =>
+      snapshot(join(stack.phones[1]?.phone.root as string, 'data'), { scratchIn: restoreScratchIn('/data', APPS) });
+    const before = data();
     const { batch, children } = await recover(fileId, [1]);
     expect(batch.TaskStatus).toBe('Failed');
     expect(children[0]).toMatchObject({ TaskStatus: 'Failed', ErrorCode: code });
     expect(String(children[0]?.ErrorMsg)).toMatch(why);
-    expect(snapshot(join(stack.phones[1]?.phone.root as string, 'data'))).toEqual(before);
+    expect(data()).toEqual(before);
     const [target] = (await call('DescribeAndroidInstances', { AndroidInstanceIds: [stack.ids[1]] }))
       .InstanceModel as Row[];
     expect(target).toMatchObject({ AndroidInstanceStatus: 'RECOVER_FAILED', ErrorCode: code });

@@ -6,7 +6,7 @@ import type { Manifest, Sidecar } from '../src/backup/archive/manifest.ts';
 import { type Call, client } from './helpers/clients.ts';
 import { type CraftEntry, craftArchive } from './helpers/craft-archive.ts';
 import { type Stack, startStack } from './helpers/stack.ts';
-import { snapshot } from './helpers/tree.ts';
+import { restoreScratchIn, snapshot } from './helpers/tree.ts';
 import { type Row, waitTask } from './helpers/wait.ts';
 
 // Hostile file-backup archives through RecoveryFile, with a sidecar and a recorded digest that
@@ -169,14 +169,16 @@ const CASES: [string, () => object, CraftEntry[], string, RegExp, string[]][] = 
 
 describe('RecoveryFile refuses hostile archives without touching the phone', () => {
   it.each(CASES)('%s', async (name, m, entries, code, why, aims) => {
-    const before = snapshot(host('/data/local'));
+    const local = () =>
+      snapshot(host('/data/local'), { scratchIn: restoreScratchIn('/data/local', [], ['/data/local/tmp/x']) });
+    const before = local();
     const id = await register(`${name.replace(/\W+/g, '-')}.tar.zst`, m(), entries);
     const res = await call('RecoveryFile', { BackupFileId: id, AndroidInstanceIdList: [stack.ids[0]] });
     const task = (await call('DescribeTasks', { ParentTaskId: res.TaskId, Level: 2 })).Data as Row[];
     const row = await waitTask(call, String(task[0]?.TaskId));
     expect(row).toMatchObject({ TaskStatus: 'Failed', ErrorCode: code });
     expect(String(row.ErrorMsg)).toMatch(why);
-    expect(snapshot(host('/data/local'))).toEqual(before);
+    expect(local()).toEqual(before);
     for (const aim of aims) expect(existsSync(host(aim)), aim).toBe(false);
     expect(readdirSync(host('/data/local/tmp')).filter((n) => n.startsWith('.cpb-'))).toEqual([]);
     // the file itself is at fault: it is marked so

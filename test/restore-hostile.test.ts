@@ -7,7 +7,7 @@ import type { Manifest, Sidecar } from '../src/backup/archive/manifest.ts';
 import { type Call, client } from './helpers/clients.ts';
 import { type CraftEntry, craftArchive, craftArchiveStream } from './helpers/craft-archive.ts';
 import { type Stack, startStack } from './helpers/stack.ts';
-import { type Node, snapshot } from './helpers/tree.ts';
+import { type Node, restoreScratchIn, snapshot } from './helpers/tree.ts';
 import { type Row, waitTask } from './helpers/wait.ts';
 
 // Hostile archives through RecoverApp onto an emulated phone, as from a compromised store whose
@@ -324,7 +324,8 @@ describe('RecoverApp refuses hostile archives that carry matching digests, and t
     for (const tree of apps()) expect(tree.size).toBeGreaterThan(1);
     for (const p of c.aims)
       expect(lstatSync(join(host(p), '..'), { throwIfNoEntry: false })?.isDirectory(), p).toBe(true);
-    const before = { apps: apps(), aimed: aimed(), all: snapshot(root) };
+    const all = () => snapshot(root, { scratchIn: restoreScratchIn('/', APPS) });
+    const before = { apps: apps(), aimed: aimed(), all: all() };
 
     const name = `${c.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.tar.zst`;
     const id = await register(name, await c.object(), c.crafted ? manifest : real.sidecar.manifest);
@@ -349,7 +350,7 @@ describe('RecoverApp refuses hostile archives that carry matching digests, and t
 
     expect(apps()).toEqual(before.apps);
     expect(aimed()).toEqual(before.aimed);
-    expect(snapshot(root)).toEqual(before.all);
+    expect(all()).toEqual(before.all);
     const [target] = (await call('DescribeAndroidInstances', { AndroidInstanceIds: [stack.ids[0]] }))
       .InstanceModel as Row[];
     expect(target).toMatchObject({ AndroidInstanceStatus: 'RECOVER_FAILED', ErrorCode: c.code });

@@ -2,24 +2,23 @@ import { randomBytes } from 'node:crypto';
 import type { Device } from '../devices/device.ts';
 import { ERRORS } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { ArchiveCursor } from './archive/archive-cursor.ts';
-import { readArchive } from './archive/archive-reader.ts';
 import type { InstanceFacts, Sidecar } from './archive/manifest.ts';
 import type { TaskContext } from './backup-apps.ts';
 import { checkCompatibility } from './compatibility.ts';
 import { applyApp } from './restore/apply-app.ts';
 import { type RestoreRun, removeScratch, type StagedApp, stageApp } from './restore/stage-app.ts';
-import { verifyArchive } from './restore/verify-archive.ts';
+import { openVerified } from './restore/verify-archive.ts';
 import { readSidecar } from './sidecar.ts';
 
-// One target's RecoverApp work, as a staged apply that cannot leave an app half-restored:
-// 1. verify: the whole archive is read and checked (object digest against the sidecar, every
-//    entry against the entry rules, every file against SHA256SUMS, the order against the manifest);
-// 2. stage: every app's APKs and data parts are extracted into staging folders on the phone,
-//    and each folder is counted against what was streamed; the apps themselves are not touched;
-// 3. apply, app by app, each behind the task's fence: install, swap the staged parts in by
+// One target's RecoverApp work, as a staged apply that cannot leave an app half-restored, reading
+// the archive once:
+// 1. stage and verify: as the archive streams, each entry is checked (entry rules, size, order)
+//    and extracted into a staging folder on the phone, and each folder is counted against what
+//    was streamed; at its end the links of the whole set, every file against SHA256SUMS and the
+//    object against the sidecar (restore/verify-archive.ts). The apps themselves are not touched;
+// 2. apply, app by app, each behind the task's fence: install, swap the staged parts in by
 //    rename, owners, labels, grants.
-// A failure in 1 or 2 leaves the target exactly as it was; the staging is always removed.
+// A failure in 1 leaves the target exactly as it was; the staging is always removed.
 
 export interface RecoverJob {
   bucket: string;
@@ -44,14 +43,6 @@ export async function trustedSidecar(store: ObjectStore, job: RecoverJob): Promi
 export async function recoverApps(job: RecoverJob, device: Device, store: ObjectStore, ctx: TaskContext) {
   const sidecar = await trustedSidecar(store, job);
   checkCompatibility(sidecar.manifest.instance, job.target);
-  // progress counts the archive's data twice: once verified, once written to the device
-  const total = sidecar.dataBytes * 2;
-  let done = 0;
-  const tick = (n: number) => {
-    done += n;
-    ctx.progress(done, Math.max(total, done));
-  };
-  await verifyArchive(store, job, sidecar, job.target, tick, ctx.signal);
   const run: RestoreRun = {
     device,
     instanceId: job.target.id,
@@ -60,11 +51,14 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
   };
   const staged: StagedApp[] = [];
   const warnings: string[] = [];
-  const cursor = new ArchiveCursor(readArchive(await store.get(job.bucket, job.key, { signal: ctx.signal })), tick);
+  const cursor = await openVerified(store, job, sidecar, job.target, {
+    tick: progressOf(ctx, sidecar),
+    signal: ctx.signal,
+  });
   try {
     for (const app of sidecar.manifest.apps) staged.push(await stageApp(run, cursor, app));
-    const end = await cursor.finish();
-    if (end.sha256 !== sidecar.sha256) throw ERRORS.corruptBackup('the object changed while it was restored');
+    // the last checks (links, SHA256SUMS, the object's digest) pass before any app is changed
+    await cursor.finish();
     for (const app of staged) {
       // a run that lost the task (or was cancelled) changes no more apps; each app is whole or untouched
       await ctx.fence();
@@ -75,4 +69,13 @@ export async function recoverApps(job: RecoverJob, device: Device, store: Object
     for (const app of staged) await removeScratch(device, app);
   }
   return { apps: staged.map((s) => s.app.package), warnings };
+}
+
+/** progress of a restore: the archive's data bytes as they are written to the phone */
+export function progressOf(ctx: TaskContext, sidecar: Sidecar): (n: number) => void {
+  let done = 0;
+  return (n) => {
+    done += n;
+    ctx.progress(done, Math.max(sidecar.dataBytes, done));
+  };
 }

@@ -19,7 +19,7 @@ export class ArchiveCursor {
 
   private async next(): Promise<ArchiveEvent> {
     let ev = this.peeked ?? (await this.events.next()).value;
-    // the manifest was verified against the sidecar in the verify pass; only entries matter here
+    // the manifest is checked against the sidecar as it streams (verify-archive.ts); only entries matter here
     while (ev?.kind === 'manifest') ev = (await this.events.next()).value;
     this.peeked = undefined;
     if (!ev) throw ERRORS.corruptBackup('the archive ended early');

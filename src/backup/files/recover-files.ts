@@ -1,26 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { Device } from '../../devices/device.ts';
-import { ERRORS } from '../../errors.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
-import { ArchiveCursor } from '../archive/archive-cursor.ts';
-import { readArchive } from '../archive/archive-reader.ts';
 import type { TaskContext } from '../backup-apps.ts';
 import { checkCompatibility } from '../compatibility.ts';
-import { type RecoverJob, trustedSidecar } from '../recover-apps.ts';
+import { progressOf, type RecoverJob, trustedSidecar } from '../recover-apps.ts';
 import { applyApp } from '../restore/apply-app.ts';
 import { type RestoreRun, removeScratch, type StagedApp, stageApp } from '../restore/stage-app.ts';
-import { verifyArchive } from '../restore/verify-archive.ts';
+import { openVerified } from '../restore/verify-archive.ts';
 import { applyPath, removePathScratch } from './apply-paths.ts';
 import { journalDir, writeJournal } from './interrupted-paths.ts';
 import { checkTarget, type PathRun, type StagedPath, stagePath } from './stage-paths.ts';
 
 // One target's RecoveryFile work: everything the backup file holds (its paths, and its apps if
 // it has any) back onto the phone, with RecoverApp's guarantees (docs/restore.md):
-// 1. verify, touching nothing: the sidecar against the digest the service recorded, the apps'
-//    compatibility, each path's folder on the target, then the whole archive (entry rules
-//    confined to each path's folder, SHA256SUMS, order);
-// 2. stage every app and path beside its target, counted, after a journal of the targets is on
-//    the phone (interrupted-paths.ts undoes a killed run);
+// 1. check, touching nothing: the sidecar against the digest the service recorded, the apps'
+//    compatibility, each path's folder on the target;
+// 2. stage and verify in one read of the archive: every app and path is extracted beside its
+//    target as its entries are checked (entry rules confined to each path's folder, order),
+//    and counted, after a journal of the targets is on the phone (interrupted-paths.ts undoes a
+//    killed run); at the end the links of the whole set, SHA256SUMS and the object's digest;
 // 3. apply, each app and then each path behind the task's fence, swapped in by rename.
 // A failure in 1 or 2 leaves the target as it was; each applied item is whole or untouched.
 
@@ -37,13 +35,6 @@ export async function recoverFiles(job: RecoverFilesJob, device: Device, store: 
   const run: RestoreRun = { device, instanceId: job.target.id, token, signal: ctx.signal };
   const pathRun: PathRun = { ...run, roots: job.roots };
   for (const path of manifest.paths) await checkTarget(pathRun, path);
-  const total = sidecar.dataBytes * 2;
-  let done = 0;
-  const tick = (n: number) => {
-    done += n;
-    ctx.progress(done, Math.max(total, done));
-  };
-  await verifyArchive(store, job, sidecar, job.target, tick, ctx.signal);
   const apps: StagedApp[] = [];
   const paths: StagedPath[] = [];
   const warnings: string[] = [];
@@ -52,13 +43,12 @@ export async function recoverFiles(job: RecoverFilesJob, device: Device, store: 
     token,
     manifest.paths.map((p, index) => ({ index, path: p.path, excludes: p.excludes })),
   );
-  const object = await store.get(job.bucket, job.key, { signal: ctx.signal });
-  const cursor = new ArchiveCursor(readArchive(object), tick, true);
+  const tick = progressOf(ctx, sidecar);
+  const cursor = await openVerified(store, job, sidecar, job.target, { tick, signal: ctx.signal, pathsExpected: true });
   try {
     for (const app of manifest.apps) apps.push(await stageApp(run, cursor, app));
     for (const [i, path] of manifest.paths.entries()) paths.push(await stagePath(pathRun, cursor, i, path));
-    const end = await cursor.finish();
-    if (end.sha256 !== sidecar.sha256) throw ERRORS.corruptBackup('the object changed while it was restored');
+    await cursor.finish();
     for (const app of apps) {
       await ctx.fence();
       await applyApp(run, app, warnings);
