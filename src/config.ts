@@ -73,6 +73,16 @@ const schema = z
         maxPendingTasksPerInstance: int(1, 10_000).default(10),
       })
       .prefault({}),
+    console: z
+      .strictObject({
+        /** the web console at /console (src/api/console, docs/console.md) */
+        enabled: bool().default(true),
+        /** a console session unused this long ends */
+        idleMinutes: int(1, 24 * 60).default(30),
+        /** and any console session this old, used or not */
+        maxHours: int(1, 7 * 24).default(8),
+      })
+      .prefault({}),
     /** the region this service stands in for: RegionId of every instance, task and backup file it describes */
     regionId: regionId.default(DEFAULT_REGION_ID),
     dataDir: z.string().min(1).default('./data'),
@@ -176,6 +186,9 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['STORAGE_CONNECT_TIMEOUT_MS', ['storage', 'connectTimeoutMs']],
   ['BACKUP_REQUIRE_SUSPENSION', ['backup', 'requireSuspension']],
   ['FILES_ALLOWED_ROOTS', ['files', 'allowedRoots']],
+  ['CONSOLE_ENABLED', ['console', 'enabled']],
+  ['CONSOLE_IDLE_MINUTES', ['console', 'idleMinutes']],
+  ['CONSOLE_MAX_HOURS', ['console', 'maxHours']],
 ];
 // Commander's camel-cased option names. `--no-worker` yields worker=true when absent, so only false counts.
 const FLAGS: ReadonlyArray<[string, string, Path]> = [

@@ -48,6 +48,10 @@ export const ERRORS = {
     make('InvalidAction.NotFound', 404, 'Specified api is not found, please check your url and method.'),
   invalidVersion: () => make('InvalidVersion', 400, 'Specified parameter Version is not valid.'),
   forbidden: (why: string) => make('Forbidden', 403, why),
+  // the web console (src/api/console): one answer for an unknown key and a wrong secret
+  consoleSignInRefused: () => make('InvalidCredentials', 401, 'The AccessKeyId or the AccessKeySecret is wrong.'),
+  consoleSessionRequired: () =>
+    make('ConsoleSessionRequired', 401, 'Sign in to the console: the session is missing or has expired.'),
   internal: () => make('InternalError', 500, 'The request processing has failed due to some unknown error.'),
   timestampFormat: () =>
     make('InvalidTimeStamp.Format', 400, 'Specified time stamp or date value is not well formatted.'),

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { actions } from './api/actions/index.ts';
+import { SessionStore } from './api/console/sessions.ts';
 import { buildApi } from './api/server.ts';
 import { reconcile } from './backup/reconcile.ts';
+import { restoreVerdicts } from './backup/restore-verdict.ts';
+import type { ServiceDeps } from './backup/service-deps.ts';
 import type { TaskDeps } from './backup/task-deps.ts';
 import { TASKS } from './backup/tasks/index.ts';
 import type { Config } from './config.ts';
@@ -78,19 +81,27 @@ export async function startService(config: Config, logger: Logger, roles: { api:
   let app: FastifyInstance | undefined;
   let url: string | undefined;
   if (roles.api) {
+    const serviceDeps: ServiceDeps = {
+      db,
+      storeFor,
+      notifyTasks: () => runner.notify(),
+      maxPendingTasks: config.server.maxPendingTasksPerInstance,
+      files: config.files,
+      regionId: config.regionId,
+      cancelTask: (id, by) => runner.cancel(id, by),
+    };
+    const limits = { idleMs: config.console.idleMinutes * 60_000, maxMs: config.console.maxHours * 3_600_000 };
     app = buildApi({
-      actions: actions({
-        db,
-        storeFor,
-        notifyTasks: () => runner.notify(),
-        maxPendingTasks: config.server.maxPendingTasksPerInstance,
-        files: config.files,
-        regionId: config.regionId,
-        cancelTask: (id, by) => runner.cancel(id, by),
-      }),
+      actions: actions(serviceDeps),
       credentials: { find: (id) => db.accounts.findKey(id) },
       nonces: db.nonces,
       logger,
+      console: config.console.enabled
+        ? {
+            sessions: new SessionStore(limits),
+            verdicts: (account, fileId, ids) => restoreVerdicts(serviceDeps, account, fileId, ids),
+          }
+        : undefined,
     });
     url = await app.listen({ host: config.server.host, port: config.server.port });
   }

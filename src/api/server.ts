@@ -11,6 +11,7 @@ import { ERRORS, type ServiceError } from '../errors.ts';
 import type { ActionDefinition } from './action.ts';
 import { authenticate } from './auth/authenticate.ts';
 import type { CredentialLookup, NonceStore } from './auth/ports.ts';
+import { type ConsoleDeps, consoleRoutes } from './console/console-routes.ts';
 import { errorEnvelope, toEnvelopeError } from './error-envelope.ts';
 import { createApiMetrics } from './metrics.ts';
 import { decodeParams } from './params/decode.ts';
@@ -29,6 +30,8 @@ export interface ApiDeps {
   now?: () => Date;
   /** How long a client may take to send a whole request, head and body (default 60 s). */
   requestTimeoutMs?: number;
+  /** The web console at /console (src/api/console); absent: not served. */
+  console?: Pick<ConsoleDeps, 'sessions' | 'verdicts' | 'assetsDir'>;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -40,6 +43,8 @@ interface Outcome {
   action: string;
   code: string;
   accessKeyId?: string;
+  /** set for the web console's calls */
+  via?: 'console';
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -115,6 +120,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   });
 
+  if (deps.console) {
+    const observe = (request: FastifyRequest, action: string, accessKeyId?: string) =>
+      outcomes.set(request, { action, code: 'OK', accessKeyId, via: 'console' });
+    const { credentials, logger } = deps;
+    app.register(consoleRoutes, { ...deps.console, actions, credentials, logger, observe, signalOf: abortOnClose });
+  }
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {
     reply.type(metrics.registry.contentType);
@@ -147,6 +159,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         Action: outcome.action,
         Code: outcome.code,
         AccessKeyId: outcome.accessKeyId,
+        via: outcome.via,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },
