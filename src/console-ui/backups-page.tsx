@@ -79,7 +79,7 @@ export function BackupsPage() {
                     <div class="sub">{f.BackupFileName}</div>
                     <div class="sub">{f.BackupFilePath}</div>
                   </td>
-                  <td>
+                  <td class="nowrap">
                     {f.AndroidInstanceId}
                     <div class="sub">{f.SystemVersion}</div>
                   </td>
@@ -91,19 +91,21 @@ export function BackupsPage() {
                     {f.BackupAll ? 'whole instance' : [...f.SourceAppInfoList, ...f.SourceFilePathList].join(', ')}
                   </td>
                   <td>{time(f.GmtCreated)}</td>
-                  <td class="row-actions">
-                    <button type="button" onClick={() => setRestoring(f)}>
-                      Restore…
-                    </button>
-                    {confirming === f.BackupFileId ? (
-                      <button type="button" class="danger" onClick={() => void remove(f.BackupFileId)}>
-                        Confirm delete
+                  <td>
+                    <div class="row-actions">
+                      <button type="button" onClick={() => setRestoring(f)}>
+                        Restore…
                       </button>
-                    ) : (
-                      <button type="button" class="quiet" onClick={() => setConfirming(f.BackupFileId)}>
-                        Delete
-                      </button>
-                    )}
+                      {confirming === f.BackupFileId ? (
+                        <button type="button" class="danger" onClick={() => void remove(f.BackupFileId)}>
+                          Confirm delete
+                        </button>
+                      ) : (
+                        <button type="button" class="quiet" onClick={() => setConfirming(f.BackupFileId)}>
+                          Delete
+                        </button>
+                      )}
+                    </div>
                   </td>
                 </tr>
               ))}

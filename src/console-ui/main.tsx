@@ -12,6 +12,10 @@ import './console.css';
 
 const TITLES: Record<PageName, string> = { instances: 'Instances', backups: 'Backup files', tasks: 'Tasks' };
 
+const dismiss = () => {
+  notice.value = null;
+};
+
 function Shell() {
   const s = session.value;
   if (!s) return null;
@@ -22,7 +26,7 @@ function Shell() {
         <strong>cloudphone-backup</strong>
         <nav>
           {(Object.keys(TITLES) as PageName[]).map((name) => (
-            <a key={name} href={`#/${name}`} class={name === current ? 'current' : ''}>
+            <a key={name} href={`#/${name}`} class={name === current ? 'current' : ''} onClick={dismiss}>
               {TITLES[name]}
             </a>
           ))}
@@ -37,7 +41,7 @@ function Shell() {
       {notice.value && (
         <div class={`notice ${notice.value.kind}`} role={notice.value.kind === 'error' ? 'alert' : 'status'}>
           {notice.value.text}
-          <button type="button" class="quiet" onClick={() => (notice.value = null)} aria-label="dismiss">
+          <button type="button" class="quiet" onClick={dismiss} aria-label="dismiss">
             ×
           </button>
         </div>

@@ -59,7 +59,8 @@ function Batch({ batch, tasks }: { batch: Task; tasks: Task[] }) {
         <td>
           <b>{batch.TaskType}</b>
           <div class="sub">
-            {batch.TaskId} · {batch.ResourceId}
+            {batch.TaskId}
+            {batch.ResourceId && ` · ${batch.ResourceId}`}
           </div>
         </td>
         <td>
