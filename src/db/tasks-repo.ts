@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { AccountsRepo } from './accounts-repo.ts';
 import { newId } from './ids.ts';
 import { afterCursor, type Page, type PageRequest, paginate } from './paging.ts';
@@ -93,6 +93,26 @@ export function toTask(r: Selectable<TaskTable>): Task {
   };
 }
 
+/**
+ * A batch moves no bytes itself: its BytesDone/BytesTotal are its children's, summed when read
+ * (so they are live; its own columns stay 0). Two correlated sums over the parent_id index.
+ */
+const childBytes = (eb: ExpressionBuilder<Database, 'tasks'>) =>
+  (['bytesDone', 'bytesTotal'] as const).map((column) =>
+    eb
+      .selectFrom('tasks as c')
+      .select((e) => e.fn.coalesce(e.fn.sum(`c.${column}`), e.lit(0)).as('n'))
+      .whereRef('c.parentId', '=', 'tasks.id')
+      .as(column === 'bytesDone' ? 'childBytesDone' : 'childBytesTotal'),
+  );
+
+type ListedRow = Selectable<TaskTable> & { childBytesDone: unknown; childBytesTotal: unknown };
+
+function toListedTask({ childBytesDone, childBytesTotal, ...row }: ListedRow): Task {
+  const task = toTask(row);
+  return task.level === 1 ? { ...task, bytesDone: Number(childBytesDone), bytesTotal: Number(childBytesTotal) } : task;
+}
+
 export class TasksRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -161,8 +181,9 @@ export class TasksRepo {
       .selectAll()
       .where('account', '=', account)
       .where('id', '=', id)
+      .select(childBytes)
       .executeTakeFirst();
-    return r ? toTask(r) : null;
+    return r ? toListedTask(r) : null;
   }
 
   list(account: string, f: TaskFilters = {}, page: PageRequest = {}): Promise<Page<Task>> {
@@ -185,11 +206,12 @@ export class TasksRepo {
       (after, limit) =>
         (after ? q.where(afterCursor(after)) : q)
           .selectAll()
+          .select(childBytes)
           .orderBy('created', 'desc')
           .orderBy('id', 'desc')
           .limit(limit)
           .execute(),
-      toTask,
+      toListedTask,
     );
   }
 

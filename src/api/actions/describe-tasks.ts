@@ -76,7 +76,7 @@ function render(t: Task, instanceStatus: string, regionId: string) {
     StartTime: isoSeconds(t.startTime),
     FinishTime: isoSeconds(t.finishTime),
     Param: t.param,
-    Result: t.result ?? '',
+    Result: resultWithBytes(t),
     ErrorCode: t.errorCode ?? '',
     ErrorMsg: t.errorMsg ?? '',
     TotalChildCount: t.totalChildCount,
@@ -89,4 +89,22 @@ function render(t: Task, instanceStatus: string, regionId: string) {
     // also ours: how many runs it took (retries after transient faults, takeovers of a dead worker's run)
     Attempts: t.attempts,
   };
+}
+
+/**
+ * The task's Result with its bytes in it: Alibaba's generated SDK models keep `Result` (a string)
+ * but drop the BytesDone/BytesTotal they do not know, so an SDK user still sees progress, on a
+ * running task, a settled one and a batch alike. A Result that is not a JSON object is left as it is.
+ */
+function resultWithBytes(t: Task): string {
+  const bytes = { BytesDone: t.bytesDone, BytesTotal: t.bytesTotal };
+  if (!t.result) return JSON.stringify(bytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(t.result);
+  } catch {
+    return t.result;
+  }
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isObject ? JSON.stringify({ ...(value as Record<string, unknown>), ...bytes }) : t.result;
 }
