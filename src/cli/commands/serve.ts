@@ -19,6 +19,7 @@ export function registerServe(program: Command): void {
       process.stdout.write(
         [
           `cloudphone-backup API on ${service.url}/ (eds-aic 2023-09-30)`,
+          ...(config.console.enabled ? [`web console on ${service.url}/console (sign in with a key)`] : []),
           `data dir: ${config.dataDir}  metadata: ${config.databaseUrl ? 'PostgreSQL' : 'SQLite'}  worker: ${config.worker.enabled ? 'embedded' : 'off'}`,
           'next steps:',
           '  cloudphone-backup keys create                       # an AccessKeyId/secret for the SDKs',
