@@ -36,6 +36,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ flags: {}, env: {} });
     expect(c).toEqual({
       server: { host: '127.0.0.1', port: 8080, maxPendingTasksPerInstance: 10 },
+      console: { enabled: true, idleMinutes: 30, maxHours: 8 },
       regionId: 'cn-hangzhou',
       dataDir: resolve('data'),
       worker: {
@@ -53,6 +54,12 @@ describe('loadConfig', () => {
       storage: { default: { driver: 'fs' }, endpoints: {}, requestTimeoutMs: 30_000, connectTimeoutMs: 10_000 },
     });
     expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('reads the console settings from the file and the env, and refuses an idle time of 0', () => {
+    const c = loadConfig({ flags: {}, env: { CONSOLE_IDLE_MINUTES: '5', CONSOLE_ENABLED: 'false' } });
+    expect(c.console).toEqual({ enabled: false, idleMinutes: 5, maxHours: 8 });
+    expect(() => loadConfig({ flags: {}, env: { CONSOLE_IDLE_MINUTES: '0' } })).toThrow(/console\.idleMinutes/);
   });
 
   it('reads files.allowedRoots from the file and from FILES_ALLOWED_ROOTS, and refuses roots that are not normalised', () => {
