@@ -131,7 +131,10 @@ describe('console calls', () => {
     expect((await whoami({ cookie: s.cookie, csrf: '' })).body.Code).toBe('Forbidden');
     expect((await whoami(s, { origin: 'http://evil.example' })).status).toBe(403);
     expect((await whoami(s, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await whoami(s, { origin: 'null' })).status).toBe(403);
     expect((await whoami(s, { origin: base, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    // behind a proxy that ends TLS the page is https, this process http: the host is what must match
+    expect((await whoami(s, { origin: base.replace('http:', 'https:') })).status).toBe(200);
     const form = await send('/console/api/actions/Whoami', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, 'x-cpb-csrf': s.csrf },

@@ -32,11 +32,13 @@ export function clearedCookie(request: FastifyRequest): string {
 
 /**
  * Refuses a request another site's page made: its Origin (sent by browsers on every POST and
- * cross-origin fetch) must be this service's, and Sec-Fetch-Site, where the browser sends it, same-origin.
+ * cross-origin fetch) must name this service's host, and Sec-Fetch-Site, where the browser sends
+ * it, be same-origin. The scheme is not compared: behind a TLS-terminating proxy the page is
+ * https while this process is reached over http (the proxy must pass the Host header on).
  */
 export function assertSameOrigin(request: FastifyRequest): void {
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `${request.protocol}://${request.host}`) {
+  if (origin !== undefined && hostOf(origin) !== request.host) {
     throw ERRORS.forbidden('The console answers only pages of its own origin.');
   }
   const site = request.headers['sec-fetch-site'];
@@ -44,6 +46,8 @@ export function assertSameOrigin(request: FastifyRequest): void {
     throw ERRORS.forbidden('The console answers only pages of its own origin.');
   }
 }
+
+const hostOf = (origin: string) => (URL.canParse(origin) ? new URL(origin).host : undefined);
 
 const hash = (s: string) => createHash('sha256').update(s).digest();
 /** compares digests, so neither the length nor the first differing byte shows in the time taken */
