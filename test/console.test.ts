@@ -24,6 +24,7 @@ let browser: Browser;
 let page: Page;
 let call: Call;
 let shots: string;
+let otherKey: { accessKeyId: string; accessKeySecret: string };
 const foreign: string[] = []; // the other account's ids, never to be shown
 const ids = { backupBatch: '', restoreBatch: '', fileOf0: '', fileOf1: '' };
 
@@ -86,7 +87,7 @@ beforeAll(async () => {
     for (const f of [MARKER, BIG]) chownSync(join(dir, f), uid, gid);
   }
   // another account with its own phone (phone 2's emulator), backup file and tasks
-  const otherKey = await db.accounts.createKey('other');
+  otherKey = await db.accounts.createKey('other');
   await db.instances.add({ ...base, id: 'acp-otherphone', account: 'other', adbAddress: phone(2).address });
   const other = client('pop-core POST', stack.url, otherKey);
   const res = await other('BackupApp', {
@@ -208,6 +209,25 @@ describe('the web console in Chromium', () => {
     await row1.waitFor({ state: 'detached' });
     expect((await call('DescribeBackupFiles', { BackupFileId: ids.fileOf1 })).TotalCount).toBe(0);
     await assertNoForeign();
+  });
+
+  it('shows the other account its own backup file and task only', async () => {
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${stack.url}/console#/backups`);
+      await other.getByLabel('AccessKeyId', { exact: true }).fill(otherKey.accessKeyId);
+      await other.getByLabel('AccessKeySecret', { exact: true }).fill(otherKey.accessKeySecret);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.locator(`tr[data-backup-file-id="${foreign[3]}"]`).waitFor();
+      expect(await other.locator('tr[data-backup-file-id]').count()).toBe(1);
+      await other.getByRole('link', { name: 'Tasks' }).click();
+      await other.locator(`tbody[data-batch-id="${foreign[1]}"]`).waitFor();
+      expect(await other.locator('tbody[data-batch-id]').count()).toBe(1);
+      const shown = await other.evaluate(() => document.body.textContent ?? '');
+      for (const id of [ids.fileOf0, ids.backupBatch, ids.restoreBatch, 'acp-phone0']) expect(shown).not.toContain(id);
+    } finally {
+      await other.close();
+    }
   });
 
   it('signs out', async () => {
