@@ -86,6 +86,23 @@ const schema = z
     /** the region this service stands in for: RegionId of every instance, task and backup file it describes */
     regionId: regionId.default(DEFAULT_REGION_ID),
     dataDir: z.string().min(1).default('./data'),
+    secrets: z
+      .strictObject({
+        /**
+         * the key that seals access key secrets in the database (docs/security.md): base64 of 32
+         * bytes; without it, the key file below (created on first use)
+         */
+        key: z
+          .string()
+          .refine(
+            (k) => Buffer.from(k.trim(), 'base64').length === 32,
+            'expected 32 bytes in base64 (openssl rand -base64 32)',
+          )
+          .optional(),
+        /** where that key is kept when none is given (default <dataDir>/secret.key) */
+        keyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
     databaseUrl: z
       .string()
       .refine(
@@ -148,7 +165,13 @@ const schema = z
   })
   .transform((c) => {
     const dataDir = resolve(c.dataDir);
-    return { ...c, dataDir, adb: { ...c.adb, keyDir: resolve(c.adb.keyDir ?? join(dataDir, 'adb')) } };
+    const keyFile = resolve(c.secrets.keyFile ?? join(dataDir, 'secret.key'));
+    return {
+      ...c,
+      dataDir,
+      secrets: { ...c.secrets, keyFile },
+      adb: { ...c.adb, keyDir: resolve(c.adb.keyDir ?? join(dataDir, 'adb')) },
+    };
   });
 
 type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
@@ -175,6 +198,8 @@ const ENV: ReadonlyArray<[string, Path]> = [
   ['REGION_ID', ['regionId']],
   ['DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
+  ['SECRETS_KEY', ['secrets', 'key']],
+  ['SECRETS_KEY_FILE', ['secrets', 'keyFile']],
   ['WORKER_CONCURRENCY', ['worker', 'concurrency']],
   ['WORKER_LEASE_MS', ['worker', 'leaseMs']],
   ['WORKER_STALL_MS', ['worker', 'stallMs']],
@@ -261,7 +286,7 @@ function set(root: Record<string, unknown>, path: Path, value: unknown, sources:
   sources.set(path.join('.'), from);
 }
 
-const SECRET = /secret|password|token|accesskey/i;
+const SECRET = /secret|password|token|accesskey|^key$/i;
 
 function describe(issue: z.core.$ZodIssue, raw: unknown, sources: Map<string, string>): string {
   const path = issue.path.map(String);

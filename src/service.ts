@@ -9,7 +9,7 @@ import type { ServiceDeps } from './backup/service-deps.ts';
 import type { TaskDeps } from './backup/task-deps.ts';
 import { TASKS } from './backup/tasks/index.ts';
 import type { Config } from './config.ts';
-import { type Db, openDatabase, repositories } from './db/database.ts';
+import { type Db, databaseOptions, openDatabase, repositories } from './db/database.ts';
 import { connectAdb } from './devices/adb/connect.ts';
 import type { DeviceConnector } from './devices/device.ts';
 import { objectStoreFor } from './storage/endpoints.ts';
@@ -31,7 +31,7 @@ export interface Service {
 }
 
 export async function startService(config: Config, logger: Logger, roles: { api: boolean; worker: boolean }) {
-  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const db = await openDatabase(databaseOptions(config));
   const storeFor = (endpoint: string) => objectStoreFor(endpoint, config.storage, config.dataDir);
   const connect: DeviceConnector = (address, opts) =>
     connectAdb(address, {

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       console: { enabled: true, idleMinutes: 30, maxHours: 8 },
       regionId: 'cn-hangzhou',
       dataDir: resolve('data'),
+      secrets: { keyFile: resolve('data', 'secret.key') },
       worker: {
         enabled: true,
         concurrency: 4,
@@ -54,6 +55,17 @@ describe('loadConfig', () => {
       storage: { default: { driver: 'fs' }, endpoints: {}, requestTimeoutMs: 30_000, connectTimeoutMs: 10_000 },
     });
     expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('takes the secrets key from SECRETS_KEY (32 bytes in base64) and never shows a bad one', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ flags: {}, env: { SECRETS_KEY: key } }).secrets).toEqual({
+      key,
+      keyFile: resolve('data', 'secret.key'),
+    });
+    expect(() => loadConfig({ flags: {}, env: { SECRETS_KEY: 'c2hvcnQ=' } })).toThrow(
+      'secrets.key=[redacted] (env SECRETS_KEY): expected 32 bytes in base64',
+    );
   });
 
   it('reads the console settings from the file and the env, and refuses an idle time of 0', () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -10,6 +10,8 @@ import { InstancesRepo } from './instances-repo.ts';
 import { migrations } from './migrations.ts';
 import { NoncesRepo } from './nonces-repo.ts';
 import type { Database } from './schema.ts';
+import { SEAL_SECRETS_MIGRATION, sealSecrets } from './seal-secrets-migration.ts';
+import { NO_SECRET_BOX, type Sealer, SecretBox, type SecretKeySource } from './secret-box.ts';
 import { SuspensionsRepo } from './suspensions-repo.ts';
 import { TasksRepo } from './tasks-repo.ts';
 
@@ -26,6 +28,8 @@ export interface Repositories {
 
 export interface Db extends Repositories {
   dialect: 'sqlite' | 'postgres';
+  /** what seals the access key secrets, and where its key lives */
+  secrets: Sealer;
   /** Runs fn with repositories bound to one transaction (committed when fn resolves). */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -35,15 +39,26 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** postgres://…; without it, SQLite at <dataDir>/metadata.db */
   databaseUrl?: string;
+  /** the key that seals access key secrets: given (base64), or a key file (default <dataDir>/secret.key) */
+  secrets?: { key?: string; keyFile?: string };
+}
+
+/** the database options a config names (one place, for the service and the CLI) */
+export function databaseOptions(config: {
+  dataDir: string;
+  databaseUrl?: string;
+  secrets: { key?: string; keyFile?: string };
+}): OpenDatabaseOptions {
+  return { dataDir: config.dataDir, databaseUrl: config.databaseUrl, secrets: { ...config.secrets } };
 }
 
 const INT8_OID = 20;
 
-/** repositories bound to a connection or a transaction */
-export function repositories(kysely: Kysely<Database>): Repositories {
+/** repositories bound to a connection or a transaction (without `secrets`, access keys cannot be made or read) */
+export function repositories(kysely: Kysely<Database>, secrets: Sealer = NO_SECRET_BOX): Repositories {
   return {
     kysely,
-    accounts: new AccountsRepo(kysely),
+    accounts: new AccountsRepo(kysely, secrets),
     nonces: new NoncesRepo(kysely),
     instances: new InstancesRepo(kysely),
     backupFiles: new BackupFilesRepo(kysely),
@@ -53,8 +68,21 @@ export function repositories(kysely: Kysely<Database>): Repositories {
   };
 }
 
+// The data dir and the database files are the owner's only: they hold the phones' addresses and
+// the sealed access keys (docs/security.md). SQLite gives its -wal and -shm the main file's mode.
+const DB_FILES = ['metadata.db', 'metadata.db-wal', 'metadata.db-shm'];
+
+function ownerOnly(dataDir: string): void {
+  for (const name of DB_FILES) {
+    const path = join(dataDir, name);
+    if (name === 'metadata.db') closeSync(openSync(path, 'a', 0o600));
+    if (existsSync(path)) chmodSync(path, 0o600);
+  }
+}
+
 function sqliteKysely(dataDir: string): Kysely<Database> {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ownerOnly(dataDir);
   const file = new SQLite(join(dataDir, 'metadata.db'));
   // WAL lets readers proceed during a write; busy_timeout makes a second process (the CLI
   // next to a running server) wait for the write lock instead of failing at once.
@@ -88,7 +116,7 @@ function postgresKysely(url: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
 }
 
-async function migrate(kysely: Kysely<Database>, isPostgres: boolean): Promise<void> {
+async function migrate(kysely: Kysely<Database>, isPostgres: boolean, secrets: Sealer): Promise<void> {
   // Kysely looks for its bookkeeping tables in every schema unless told which one: name ours,
   // or another schema's tables (another app, another tenant) would be taken for ours.
   let migrationTableSchema: string | undefined;
@@ -99,14 +127,24 @@ async function migrate(kysely: Kysely<Database>, isPostgres: boolean): Promise<v
   }
   // 0006 shipped before 0005 (they were planned together): a database that ran 0006 must still
   // get 0005, which Kysely refuses unless unordered migrations are allowed. Each is independent.
+  const provider = {
+    getMigrations: async () => ({
+      ...(await migrations.getMigrations()),
+      [SEAL_SECRETS_MIGRATION]: sealSecrets(secrets, isPostgres ? 'postgres' : 'sqlite'),
+    }),
+  };
   const migrator = new Migrator({
     db: kysely,
-    provider: migrations,
+    provider,
     migrationTableSchema,
     allowUnorderedMigrations: true,
   });
-  const { error } = await migrator.migrateToLatest();
+  const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
+  // a secret sealed in place leaves its plain page in the WAL's predecessor until a checkpoint
+  if (!isPostgres && results?.some((r) => r.migrationName === SEAL_SECRETS_MIGRATION)) {
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(kysely);
+  }
 }
 
 /** Opens the metadata database (SQLite by default, PostgreSQL for a postgres:// URL) and migrates it. */
@@ -115,16 +153,22 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
   const isPostgres = !!url && /^postgres(ql)?:\/\//.test(url);
   if (url && !isPostgres) throw new Error(`Unsupported database URL (expected postgres://…): ${url.split('@').pop()}`);
   const kysely = isPostgres && url ? postgresKysely(url) : sqliteKysely(opts.dataDir);
+  const secrets: SecretKeySource = {
+    key: opts.secrets?.key,
+    keyFile: opts.secrets?.keyFile ?? join(opts.dataDir, 'secret.key'),
+  };
+  const box = new SecretBox(secrets);
   try {
-    await migrate(kysely, isPostgres);
+    await migrate(kysely, isPostgres, box);
   } catch (err) {
     await kysely.destroy();
     throw err;
   }
   return {
-    ...repositories(kysely),
+    ...repositories(kysely, box),
     dialect: isPostgres ? 'postgres' : 'sqlite',
-    transaction: (fn) => kysely.transaction().execute((tx) => fn(repositories(tx))),
+    secrets: box,
+    transaction: (fn) => kysely.transaction().execute((tx) => fn(repositories(tx, box))),
     close: () => kysely.destroy(),
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Db, openDatabase } from '../../db/database.ts';
+import { type Db, databaseOptions, openDatabase } from '../../db/database.ts';
 import { END_USER_ID, INSTANCE_GROUP_ID, reportedColumns } from '../../db/instances-repo.ts';
 import { connectAdb } from '../../devices/adb/connect.ts';
 import { ServiceError } from '../../errors.ts';
@@ -16,7 +16,7 @@ type Flags = Record<string, unknown> & { account: string };
 
 async function withDb<T>(flags: Flags, fn: (db: Db, keyDir: string) => Promise<T>): Promise<T> {
   const config = configFrom(flags);
-  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const db = await openDatabase(databaseOptions(config));
   try {
     return await fn(db, config.adb.keyDir);
   } catch (err) {
