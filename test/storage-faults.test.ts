@@ -216,8 +216,9 @@ describe('a backup and a restore through the service', () => {
     expect(child).toMatchObject({ TaskStatus: 'Finished' });
     expect(stall.fired).toBe(1);
     expect(attempts).toBe(2);
-    // the stalled run ended within ~2 × the timeout: far below the 180 s stall watchdog
-    expect(ms).toBeLessThan(15_000);
+    // the stalled run was ended by the request timeout, not by the 180 s stall watchdog; the bound
+    // leaves room for the retried run on a loaded 2-core machine (16.6 s seen with other suites running)
+    expect(ms).toBeLessThan(45_000);
     fileId = String(JSON.parse(String(child.Param)).backupFileId);
   });
 
@@ -231,6 +232,6 @@ describe('a backup and a restore through the service', () => {
     expect(child).toMatchObject({ TaskStatus: 'Finished' });
     expect(stall.fired).toBe(1);
     expect(attempts).toBe(2);
-    expect(ms).toBeLessThan(15_000);
+    expect(ms).toBeLessThan(45_000);
   });
 });
