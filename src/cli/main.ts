@@ -1,23 +1,4 @@
-import { Command } from 'commander';
-import pkg from '../../package.json' with { type: 'json' };
-import { registerCall } from './commands/call.ts';
-import { registerEmulator } from './commands/emulator.ts';
-import { registerInstances } from './commands/instances.ts';
-import { registerKeys } from './commands/keys.ts';
-import { registerServe, registerWorker } from './commands/serve.ts';
-import { registerTasks } from './commands/tasks.ts';
+import { buildProgram } from './program.ts';
 
-// Entry point of the `cloudphone-backup` binary: one subcommand per role.
-const program = new Command('cloudphone-backup')
-  .description('App backup and restore for Android cloud phones, wire-compatible with the eds-aic BackupApp API')
-  .version(pkg.version, '-V, --version', 'print the version');
-
-registerServe(program);
-registerWorker(program);
-registerKeys(program);
-registerInstances(program);
-registerEmulator(program);
-registerCall(program);
-registerTasks(program);
-
-await program.parseAsync(process.argv);
+// Entry point of the `cloudphone-backup` binary.
+await buildProgram().parseAsync(process.argv);

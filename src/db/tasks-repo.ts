@@ -6,6 +6,8 @@ import type { Database, TaskTable } from './schema.ts';
 
 export const TASK_STATUSES = ['Waiting', 'Processing', 'Finished', 'PartFinished', 'Failed'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
+/** the statuses a task (instance or batch) ends in */
+export const SETTLED_STATUSES = ['Finished', 'PartFinished', 'Failed'] as const satisfies readonly TaskStatus[];
 // BackupFile and RecoverFile are Alibaba's TaskType values for BackupFile and RecoveryFile (docs/api-models.md)
 export const TASK_TYPES = [
   'BackupApp',

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import type { ActionDefinition } from '../../api/action.ts';
 import { actions } from '../../api/actions/index.ts';
-import { callAction, isErrorResult } from '../../api/client.ts';
+import { isErrorResult } from '../../api/client.ts';
 import type { ServiceDeps } from '../../backup/service-deps.ts';
+import { type ApiFlags, apiClient, withApiOptions } from '../api-client.ts';
 import { fail, withCommonOptions } from '../common.ts';
+import { followAnswer } from '../progress/follow-answer.ts';
 
 const NAME = /^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$/;
 
@@ -15,17 +17,21 @@ Examples:
   $ cloudphone-backup call DescribeAndroidInstances
   $ cloudphone-backup call BackupApp --AndroidInstanceIdList acp-1 --SourceAppList com.a --SourceAppList com.b \\
       --BackupFilePath oss://bucket/backups/ --UploadEndpoint oss-cn-hangzhou.aliyuncs.com
-  $ cloudphone-backup call DescribeTasks --TaskIds.1 t-123 --signature v1`;
+  $ cloudphone-backup call DescribeTasks --TaskIds.1 t-123 --signature v1
+  $ cloudphone-backup call RecoverApp --BackupFileId bf-… --AndroidInstanceIdList acp-2 --UploadType OSS --wait`;
 
 /** `cloudphone-backup call <Action> [--Param value …]`: signs and sends any action, like `aliyun eds-aic`. */
 export function registerCall(program: Command): void {
-  withCommonOptions(program.command('call'))
+  withApiOptions(withCommonOptions(program.command('call')))
     .description('sign and send one API action; prints the JSON response')
     .argument('<action>', 'the action, e.g. DescribeTasks')
-    .option('--endpoint <url>', 'API endpoint (env CLOUDPHONE_ENDPOINT, default http://127.0.0.1:8080)')
-    .option('--signature <version>', 'v3 (ACS3-HMAC-SHA256) or v1 (HMAC-SHA1)', 'v3')
     .option('--method <method>', 'GET or POST', 'POST')
     .option('--form', 'send the parameters as a form body instead of the query')
+    .option(
+      '--wait',
+      "for an action that starts tasks: show each instance task's progress until all end, then a summary (exit 1 if any failed)",
+    )
+    .option('--json', 'with --wait: print one JSON object (the answer, the batch and each task) when done, no progress')
     .allowUnknownOption()
     .allowExcessArguments()
     .addHelpText('after', `${EXAMPLES}\n\nActions this service answers, with their parameters:\n${catalogue()}`)
@@ -37,53 +43,25 @@ export function registerCall(program: Command): void {
     });
 }
 
-export interface CallFlags {
-  endpoint?: string;
-  signature: string;
+export interface CallFlags extends ApiFlags {
   method: string;
-  form?: boolean;
+  wait?: boolean;
+  json?: boolean;
 }
 
 /** signs and sends one action with the key from the environment; prints the JSON response */
 export async function runCall(action: string, params: Record<string, string>, flags: CallFlags): Promise<void> {
-  const accessKeyId = process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
-  const accessKeySecret = process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
-  if (!accessKeyId || !accessKeySecret) {
-    fail(
-      'set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (`cloudphone-backup keys create` makes a pair)',
-    );
-  }
-  const signature = flags.signature;
-  if (signature !== 'v1' && signature !== 'v3') fail(`--signature must be v1 or v3, not ${signature}`);
-  const method = flags.method.toUpperCase();
-  if (method !== 'GET' && method !== 'POST') fail(`--method must be GET or POST, not ${flags.method}`);
-  const endpoint = flags.endpoint ?? process.env.CLOUDPHONE_ENDPOINT ?? 'http://127.0.0.1:8080';
-  if (!/^https?:\/\/[^/?#]+\/?$/.test(endpoint)) fail(`the endpoint must look like http://host:port, not ${endpoint}`);
-
-  let result: Awaited<ReturnType<typeof callAction>>;
-  try {
-    result = await callAction({
-      endpoint,
-      action,
-      params,
-      accessKeyId,
-      accessKeySecret,
-      signature,
-      method,
-      form: flags.form,
-    });
-  } catch (err) {
-    // fetch says only "fetch failed"; the useful part (ECONNREFUSED, bad port, …) is the cause.
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    fail(`cannot call ${endpoint}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-  }
-  const text = `${JSON.stringify(result.body, null, 2)}\n`;
+  const client = apiClient(flags);
+  const result = await client.send(action, params);
   if (isErrorResult(result)) {
-    process.stderr.write(text);
+    process.stderr.write(`${JSON.stringify(result.body, null, 2)}\n`);
     process.exitCode = 1;
-  } else {
-    process.stdout.write(text);
+    return;
   }
+  if (flags.wait && typeof result.body.TaskId !== 'string') {
+    process.stderr.write(`cloudphone-backup: ${action} started no task; nothing to wait for\n`);
+  }
+  await followAnswer(client, result.body, { ...flags, wait: !!flags.wait });
 }
 
 // The actions' own parameter specs (building them touches none of their dependencies), so a

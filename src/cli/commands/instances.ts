@@ -30,6 +30,9 @@ async function withDb<T>(flags: Flags, fn: (db: Db, keyDir: string) => Promise<T
 export function registerInstances(program: Command): void {
   const instances = program.command('instances').description('the phones this service backs up');
   withCommonOptions(instances.command('add'))
+    .description(
+      'register a phone by its adbd address; its Android version, ABI, fingerprint and hardware are read from it, the image facts you give decide where its backups may be restored',
+    )
     .requiredOption('--id <id>', 'instance id, e.g. acp-demo')
     .requiredOption('--adb <host:port>', "the phone's adbd address")
     .option('--name <name>', 'display name (default: the id)')
@@ -72,6 +75,7 @@ export function registerInstances(program: Command): void {
       }),
     );
   withCommonOptions(instances.command('list'))
+    .description("list an account's phones: id, status, adb address, Android, ABI, group, end user, name")
     .option('--account <name>', 'owning account', 'default')
     .option('--json', 'print JSON')
     .action((flags: Flags) =>
@@ -88,6 +92,7 @@ export function registerInstances(program: Command): void {
       }),
     );
   withCommonOptions(instances.command('remove'))
+    .description('forget a phone (its backup files and tasks stay)')
     .requiredOption('--id <id>', 'instance id')
     .option('--account <name>', 'owning account', 'default')
     .action((flags: Flags) =>
