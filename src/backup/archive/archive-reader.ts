@@ -29,6 +29,9 @@ const MAX_MANIFEST = 1024 * 1024;
 
 export async function* readArchive(object: Readable): AsyncGenerator<ArchiveEvent> {
   const z = zstdDecompress();
+  // awaited below when the archive is read to its end; a restore that stops early (its own
+  // error, a fault in the stream) must not leave zstd's exit as an unhandled rejection
+  z.done.catch(() => {});
   const tap = digestTap();
   let feedError: unknown;
   const feeding = pipeline(object, tap.stream, z.input).catch((err) => {
