@@ -76,6 +76,12 @@ export class LabelStore {
     this.file.set(inodeKey(await this.lstat(canonical)), context);
   }
 
+  /** lsetfilecon on an inode already stat'ed at a canonical phone path (walks) */
+  setStat(canonical: string, st: BigIntStats, context: string): void {
+    if (inImage(canonical)) throw Object.assign(new Error(`${canonical}: Read-only file system`), { code: 'EROFS' });
+    this.file.set(inodeKey(st), context);
+  }
+
   /** labels a freshly made layout folder, leaving alone one that already has a label of its own */
   async setDefault(phonePath: string, context: string): Promise<void> {
     const key = inodeKey(await this.lstat(await this.phone.canonical(phonePath, false)));

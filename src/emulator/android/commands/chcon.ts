@@ -1,4 +1,5 @@
-import { promises as fsp } from 'node:fs';
+import { type BigIntStats, promises as fsp } from 'node:fs';
+import path from 'node:path';
 import type { LabelStore } from '../labels.ts';
 import type { AndroidProfile } from '../profile.ts';
 import type { PhoneRoot } from '../root-path.ts';
@@ -33,31 +34,36 @@ export function chcon(phone: PhoneRoot, labels: LabelStore, profile: AndroidProf
     const { flags } = parsed;
     const [context, ...files] = parsed.operands as [string, ...string[]];
     let status = 0;
-    const visit = async (treePath: string, phonePath: string): Promise<void> => {
-      let st: Awaited<ReturnType<typeof fsp.lstat>>;
+    const valid = validContext(context);
+    // Only an operand can have links in the middle of its path: every entry below it is its
+    // folder's canonical path plus a name, so one lstat per entry labels it (a phone's chcon
+    // walks with openat() the same way, dirtree.c); only a link labelled without -h is resolved.
+    const visit = async (treePath: string, canonical: string, top: boolean): Promise<void> => {
+      let st: BigIntStats;
       try {
-        st = await fsp.lstat(await phone.resolve(phonePath, false));
+        st = await fsp.lstat(top ? await phone.resolve(canonical, false) : phone.hostOf(canonical), { bigint: true });
       } catch (err) {
         // dirtree_add_node: "<parent path>/<name>: <error>"
         io.err(`chcon: ${treePath}: ${strerror(err)}\n`);
         status = 1;
         return;
       }
+      if (top) canonical = await phone.canonical(canonical, false);
       if (flags.has('v')) io.out(`chcon '${treePath}' to ${context}\n`);
       try {
-        if (!validContext(context)) throw Object.assign(new Error('invalid'), { code: 'EINVAL' });
-        await labels.setOne(phonePath, context, { followLast: !flags.has('h') });
+        if (!valid) throw Object.assign(new Error('invalid'), { code: 'EINVAL' });
+        if (st.isSymbolicLink() && !flags.has('h')) await labels.setOne(canonical, context, { followLast: true });
+        else labels.setStat(canonical, st, context);
       } catch (err) {
         io.err(`chcon: '${treePath}' to ${context}: ${strerror(err)}\n`);
         status = 1;
       }
       if (!flags.has('R') || !st.isDirectory()) return;
-      const dir = await fsp.opendir(await phone.resolve(phonePath, false));
-      for await (const entry of dir) {
-        await visit(`${treePath.replace(/\/$/, '')}/${entry.name}`, `${phonePath}/${entry.name}`);
+      for (const name of await fsp.readdir(phone.hostOf(canonical))) {
+        await visit(`${treePath.replace(/\/$/, '')}/${name}`, path.posix.join(canonical, name), false);
       }
     };
-    for (const file of files) await visit(file, absolute(cwd, file));
+    for (const file of files) await visit(file, absolute(cwd, file), true);
     await labels.save();
     return status;
   };
