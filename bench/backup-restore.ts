@@ -95,7 +95,7 @@ export async function run(): Promise<string> {
       '|---|---|---|---|---|',
       `| raw \`adb exec-out 'tar -cf - …' \\| zstd -3 > file\` | ${rawSeconds.toFixed(1)} | ${mbps(rawSeconds)} | 1.00 | — |`,
       `| BackupApp (call → backup file AVAILABLE, fs store) | ${backupSeconds.toFixed(1)} | ${mbps(backupSeconds)} | ${(rawSeconds / backupSeconds).toFixed(2)} | ${backupRss} MB |`,
-      `| RecoverApp onto the same phone (verify pass + install + write) | ${recoverSeconds.toFixed(1)} | ${mbps(recoverSeconds)} | ${(rawSeconds / recoverSeconds).toFixed(2)} | ${peakRss(serve)} MB (whole run) |`,
+      `| RecoverApp onto the same phone (archive read once: verified as it stages, then install + swap) | ${recoverSeconds.toFixed(1)} | ${mbps(recoverSeconds)} | ${(rawSeconds / recoverSeconds).toFixed(2)} | ${peakRss(serve)} MB (whole run) |`,
       '',
       `CPU during BackupApp (seconds, process + its finished children): phone ${emuCpu.toFixed(1)} (adbd, sandboxed tar), service ${serveCpu.toFixed(1)} (ADB client, tar parsing, SHA-256, zstd child), on ${cpus().length} cores over ${backupSeconds.toFixed(1)} s of wall time.`,
       '',
