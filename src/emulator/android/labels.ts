@@ -31,6 +31,10 @@ export interface LabelOptions {
 
 const IMAGE = '/system';
 const inImage = (p: string) => p === IMAGE || p.startsWith(`${IMAGE}/`);
+/** the image is mounted read-only: setxattr there fails with EROFS */
+function refuseImage(canonical: string): void {
+  if (inImage(canonical)) throw Object.assign(new Error(`${canonical}: Read-only file system`), { code: 'EROFS' });
+}
 export const typeOf = (context: string) => context.split(':')[2] ?? '';
 const atS0 = (context: string) => `u:object_r:${typeOf(context)}:s0`;
 
@@ -72,14 +76,14 @@ export class LabelStore {
   /** lsetfilecon / setfilecon without writing the file yet (save() does) */
   async setOne(phonePath: string, context: string, opts: LabelOptions = {}): Promise<void> {
     const canonical = await this.phone.canonical(phonePath, opts.followLast ?? false);
-    if (inImage(canonical)) throw Object.assign(new Error(`${phonePath}: Read-only file system`), { code: 'EROFS' });
-    this.file.set(inodeKey(await this.lstat(canonical)), context);
+    refuseImage(canonical);
+    this.setInode(await this.lstat(canonical), context);
   }
 
   /** lsetfilecon on an inode already stat'ed at a canonical phone path (walks) */
   setStat(canonical: string, st: BigIntStats, context: string): void {
-    if (inImage(canonical)) throw Object.assign(new Error(`${canonical}: Read-only file system`), { code: 'EROFS' });
-    this.file.set(inodeKey(st), context);
+    refuseImage(canonical);
+    this.setInode(st, context);
   }
 
   /** labels a freshly made layout folder, leaving alone one that already has a label of its own */

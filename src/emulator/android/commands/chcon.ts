@@ -36,19 +36,21 @@ export function chcon(phone: PhoneRoot, labels: LabelStore, profile: AndroidProf
     let status = 0;
     const valid = validContext(context);
     // Only an operand can have links in the middle of its path: every entry below it is its
-    // folder's canonical path plus a name, so one lstat per entry labels it (a phone's chcon
-    // walks with openat() the same way, dirtree.c); only a link labelled without -h is resolved.
+    // folder's canonical path plus a name, so one lstat per entry labels it, as toybox's walk
+    // stats each entry relative to its open folder (lib/dirtree.c dirtree_add_node:
+    // fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)); only a link labelled without -h is resolved.
+    // `canonical` is the operand's phone path as given until the lstat resolves it.
     const visit = async (treePath: string, canonical: string, top: boolean): Promise<void> => {
       let st: BigIntStats;
       try {
-        st = await fsp.lstat(top ? await phone.resolve(canonical, false) : phone.hostOf(canonical), { bigint: true });
+        if (top) canonical = await phone.canonical(canonical, false);
+        st = await fsp.lstat(phone.hostOf(canonical), { bigint: true });
       } catch (err) {
         // dirtree_add_node: "<parent path>/<name>: <error>"
         io.err(`chcon: ${treePath}: ${strerror(err)}\n`);
         status = 1;
         return;
       }
-      if (top) canonical = await phone.canonical(canonical, false);
       if (flags.has('v')) io.out(`chcon '${treePath}' to ${context}\n`);
       try {
         if (!valid) throw Object.assign(new Error('invalid'), { code: 'EINVAL' });
