@@ -58,3 +58,33 @@ describe('app data labels', () => {
     );
   });
 });
+
+describe('an update relabels data as installd restorecon_app_data_lazy does', () => {
+  const ce = '/data/user/0/com.example.notes';
+  const nested = `${ce}/files/bench-lazy.txt`;
+  const other = 'u:object_r:app_data_file:s0';
+  const update = async () => {
+    await fsp.copyFile(
+      path.join(import.meta.dirname, '..', 'fixtures', 'apks', 'notes.apk'),
+      path.join(phone.root, 'data/local/tmp/notes.apk'),
+    );
+    expect((await shell(phone, 'pm install -r /data/local/tmp/notes.apk')).stdout).toBe('Success\n');
+  };
+
+  it('leaves the contents alone when the folder at the top already has the app context', async () => {
+    const context = await phone.labels.get(ce);
+    expect((await shell(phone, `mkdir -p ${ce}/files && echo x > ${nested} && chcon ${other} ${nested}`)).code).toBe(0);
+    await update();
+    expect(await phone.labels.get(ce)).toBe(context);
+    // a recursive relabel on every update would have given it the app's context again
+    expect(await phone.labels.get(nested)).toBe(other);
+  });
+
+  it('relabels the whole tree when the top label was not the app context', async () => {
+    const context = await phone.labels.get(ce);
+    await shell(phone, `chcon ${other} ${ce} ${nested}`);
+    await update();
+    expect(await phone.labels.get(ce)).toBe(context);
+    expect(await phone.labels.get(nested)).toBe(context);
+  });
+});

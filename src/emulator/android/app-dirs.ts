@@ -64,7 +64,11 @@ export async function prepareUserStorage(phone: PhoneRoot, profile: AndroidProfi
  * installd createAppData for one user: CE and DE folders with cache and code_cache, labelled
  * with the seapp context of the app's uid for that user (libselinux seapp_context_lookup via
  * seapp.ts appDataContext: app_data_file with the app's and user's MLS categories when
- * targetSdk >= 28), recursively as restorecon_app_data_lazy relabels a folder that had another label
+ * targetSdk >= 28) as restorecon_app_data_lazy does (frameworks/native/cmds/installd/
+ * InstalldNativeService.cpp): a folder that did not exist is labelled recursively, one that did
+ * only at the top, and recursively only when that changed its label. An update therefore does
+ * not walk an app's data whose label is already right, which on a real phone "can save us
+ * significant time by avoiding no-op traversals of large filesystem trees" (its comment).
  */
 export async function createAppDirs(
   phone: PhoneRoot,
@@ -75,11 +79,20 @@ export async function createAppDirs(
 ): Promise<void> {
   const uid = uidOf(user, appId);
   const cacheGid = cacheGidOf(user, appId);
+  const context = appDataContext(uid, user, targetSdk);
   for (const dir of [ceDir(user, pkg), deDir(user, pkg)]) {
+    // access(path, F_OK) before prepare_app_dir, as createAppData decides `existing`
+    const existing = await fsp.stat(await phone.resolve(dir)).then(
+      () => true,
+      () => false,
+    );
     await phone.ensureDir(dir, uid, uid, 0o700);
     await phone.ensureDir(`${dir}/cache`, uid, cacheGid, 0o2771);
     await phone.ensureDir(`${dir}/code_cache`, uid, cacheGid, 0o2771);
-    await labelAppData(phone, dir, uid, user, targetSdk);
+    for (const sub of [dir, `${dir}/cache`, `${dir}/code_cache`]) {
+      if (existing && (await phone.labels.get(sub)) === context) continue;
+      await phone.labels.setRecursive(sub, context);
+    }
   }
 }
 

@@ -62,14 +62,15 @@ export class LabelStore {
     await this.file.save();
   }
 
-  async setRecursive(phonePath: string, context: string, opts: LabelOptions = {}): Promise<void> {
-    for (const entry of await this.walk(phonePath)) await this.setOne(entry, context, opts);
+  /** lsetfilecon on a tree, links never followed: each entry by the lstat the walk made of it */
+  async setRecursive(phonePath: string, context: string): Promise<void> {
+    for (const [entry, st] of await this.walk(phonePath)) this.setStat(entry, st, context);
     await this.file.save();
   }
 
   async getRecursive(phonePath: string): Promise<[string, string][]> {
     const out: [string, string][] = [];
-    for (const entry of await this.walk(phonePath, true)) out.push([entry, await this.get(entry)]);
+    for (const [entry] of await this.walk(phonePath, true)) out.push([entry, await this.get(entry)]);
     return out;
   }
 
@@ -134,11 +135,12 @@ export class LabelStore {
   }
 
   /** a tree's entries (canonical phone paths, depth first, parents first), links never descended */
-  private async walk(phonePath: string, sorted = false): Promise<string[]> {
-    const out: string[] = [];
+  private async walk(phonePath: string, sorted = false): Promise<[string, BigIntStats][]> {
+    const out: [string, BigIntStats][] = [];
     const visit = async (p: string) => {
-      out.push(p);
-      if (!(await this.lstat(p)).isDirectory()) return;
+      const st = await this.lstat(p);
+      out.push([p, st]);
+      if (!st.isDirectory()) return;
       const names = await fsp.readdir(this.phone.hostOf(p));
       for (const n of sorted ? names.sort() : names) await visit(path.posix.join(p, n));
     };
