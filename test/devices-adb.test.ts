@@ -17,6 +17,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeApps } from '../src/backup/describe-apps.ts';
 import { connectAdb } from '../src/devices/adb/connect.ts';
 import { type Device, InstallFailed, type PackageInfo } from '../src/devices/device.ts';
 import { shell } from '../src/emulator/android/testing.ts';
@@ -129,6 +130,38 @@ describe('AdbDevice', () => {
     const path = `${NOTES_CE}/files/blob.bin`;
     expect(await sha256(device.readFile(path))).toBe(await sha256(createReadStream(host(path))));
     await expect(sha256(device.readFile(`${NOTES_CE}/files/nope`))).rejects.toThrow(/nope.*No such file/);
+  });
+
+  it("reads a file's tail without its other bytes crossing the wire", async () => {
+    const path = `${NOTES_CE}/files/blob.bin`;
+    const whole = readFileSync(host(path));
+    const collect = async (r: Readable) => Buffer.concat(await r.toArray());
+    const before = tap.fromDevice;
+    expect((await collect(device.readTail(path, 1000))).equals(whole.subarray(whole.length - 1000))).toBe(true);
+    // the answer, its framing and the exit status: far less than the file
+    expect(tap.fromDevice - before).toBeLessThan(1000 + 512);
+    expect(whole.length).toBeGreaterThan(10_000);
+    // asked for more than there is: the whole file
+    expect((await collect(device.readTail(path, whole.length + 5))).equals(whole)).toBe(true);
+    await expect(collect(device.readTail(`${NOTES_CE}/files/nope`, 10))).rejects.toThrow(/nope/);
+  });
+
+  it("a backup's description reads only the base APK's tail for its signer, never the whole APK", async () => {
+    const reads: string[] = [];
+    const counted = new Proxy(device, {
+      get(target, name, receiver) {
+        if (name === 'readFile' || name === 'readTail')
+          return (path: string, ...rest: unknown[]) => {
+            reads.push(`${String(name)} ${path}`);
+            return (target[name] as (...a: unknown[]) => Readable).call(target, path, ...rest);
+          };
+        return Reflect.get(target, name, receiver);
+      },
+    });
+    const { apps, infos } = await describeApps(counted, ['com.example.notes'], new AbortController().signal, () => {});
+    const base = infos[0]?.apks.find((a) => a.name === 'base.apk')?.path;
+    expect(reads).toEqual([`readTail ${base}`]);
+    expect(apps[0]?.signerDigest).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('streams a folder as tar, byte-identical to tar run on the phone; a missing folder errors with stderr', async () => {

@@ -1,6 +1,7 @@
 import { DATA_PARTS, type DataPart } from '../android/layout.ts';
 import { signerDigestFromTail } from '../apk/signing-block.ts';
 import type { Device, PackageInfo } from '../devices/device.ts';
+import { ERRORS } from '../errors.ts';
 import type { AppManifest } from './archive/manifest.ts';
 
 // What a backup records about each app it copies, read from the phone before anything is copied
@@ -57,14 +58,15 @@ export async function describeApps(
 
 const TAIL = 4 * 1024 * 1024;
 
-/** The base APK's signer certificate digest, from its last bytes (bounded memory, one extra read). */
+/** The base APK's signer certificate digest, from its last bytes only (the signing block precedes the central directory). */
 async function signerOf(device: Device, info: PackageInfo, signal: AbortSignal): Promise<string | null> {
   const base = info.apks.find((a) => a.name === 'base.apk') ?? info.apks[0];
   if (!base) return null;
-  let tail = Buffer.alloc(0);
-  for await (const chunk of device.readFile(base.path, { signal })) {
-    tail = Buffer.concat([tail, chunk as Buffer]);
-    if (tail.length > 2 * TAIL) tail = tail.subarray(tail.length - TAIL);
+  const chunks: Buffer[] = [];
+  for await (const chunk of device.readTail(base.path, TAIL, { signal })) chunks.push(chunk as Buffer);
+  const tail = Buffer.concat(chunks);
+  if (tail.length !== Math.min(TAIL, base.size)) {
+    throw ERRORS.sourceChanged(base.path, `${Math.min(TAIL, base.size)} bytes expected at its end, ${tail.length} read`);
   }
-  return signerDigestFromTail(tail.subarray(Math.max(0, tail.length - TAIL)), base.size);
+  return signerDigestFromTail(tail, base.size);
 }

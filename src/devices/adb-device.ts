@@ -135,6 +135,13 @@ export class AdbDevice implements Device {
     return pullFile(this.conn, devicePath(path), opts.signal);
   }
 
+  readTail(path: string, bytes: number, opts: StreamOptions = {}): Readable {
+    // toybox tail -c seeks to the end of a regular file instead of reading it (toys/posix/tail.c,
+    // try_lseek), so only the bytes asked for cross the device
+    const command = `tail -c ${numericId(bytes, 'Byte count')} ${quote(devicePath(path))}`;
+    return spawnShell(this.conn, command, { signal: opts.signal, failOnNonZero: true }).stdout;
+  }
+
   async sockets(dir: string): Promise<string[]> {
     const d = devicePath(dir);
     const { stdout } = await this.run(`cd ${quote(d)} && find . -type s -print0`);

@@ -120,6 +120,8 @@ export interface Device {
   owner(path: string): Promise<FileOwner>;
   /** a file's bytes (binary-safe, back-pressured) */
   readFile(path: string, opts?: StreamOptions): Readable;
+  /** a file's last `bytes` bytes (all of it when shorter), read from the end on the device */
+  readTail(path: string, bytes: number, opts?: StreamOptions): Readable;
   /** paths (relative to dir) of the UNIX sockets under dir, which tar cannot archive */
   sockets(dir: string): Promise<string[]>;
   /**
