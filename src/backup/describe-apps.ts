@@ -66,7 +66,10 @@ async function signerOf(device: Device, info: PackageInfo, signal: AbortSignal):
   for await (const chunk of device.readTail(base.path, TAIL, { signal })) chunks.push(chunk as Buffer);
   const tail = Buffer.concat(chunks);
   if (tail.length !== Math.min(TAIL, base.size)) {
-    throw ERRORS.sourceChanged(base.path, `${Math.min(TAIL, base.size)} bytes expected at its end, ${tail.length} read`);
+    throw ERRORS.sourceChanged(
+      base.path,
+      `${Math.min(TAIL, base.size)} bytes expected at its end, ${tail.length} read`,
+    );
   }
   return signerDigestFromTail(tail, base.size);
 }
