@@ -10,11 +10,19 @@ import { readTar, TarFormatError } from './tar-reader.ts';
 // Writes the version 1 archive (uncompressed tar) into `out`: the manifest, then each app's
 // entries re-rooted under apps/<pkg>/<part>/, then a file backup's paths under paths/<i>/,
 // then SHA256SUMS. Every write waits for `out`
-// to drain, so a slow object store slows the device down instead of filling memory.
+// to drain, so a slow object store slows the device down instead of filling memory. Headers,
+// paddings and small files are gathered into one buffer before they reach `out` (zstd's stdin):
+// written one by one, an app of 20,000 small files cost 60,000 pipe writes.
+
+/** pieces below this are copied into the gathering buffer; larger ones go through as they are */
+const SMALL = 64 * 1024;
+const GATHER = 256 * 1024;
 
 export class ArchiveWriter {
   private sums: string[] = [];
   private pendingPad = 0;
+  private gather = Buffer.allocUnsafe(GATHER);
+  private gathered = 0;
 
   constructor(
     private readonly out: Writable,
@@ -94,6 +102,7 @@ export class ArchiveWriter {
   async finish(): Promise<void> {
     await this.writeWhole(SUMS_NAME, Buffer.from(this.sums.join('')), false);
     await this.write(Buffer.alloc(BLOCK * 2));
+    await this.flush();
     this.out.end();
   }
 
@@ -108,6 +117,25 @@ export class ArchiveWriter {
 
   private async write(chunk: Buffer): Promise<void> {
     if (chunk.length === 0) return;
+    if (chunk.length >= SMALL) {
+      await this.flush();
+      return this.send(chunk);
+    }
+    if (this.gathered + chunk.length > GATHER) await this.flush();
+    chunk.copy(this.gather, this.gathered);
+    this.gathered += chunk.length;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.gathered === 0) return;
+    const full = this.gather.subarray(0, this.gathered);
+    // `out` may still hold the gathered buffer: the next one is new
+    this.gather = Buffer.allocUnsafe(GATHER);
+    this.gathered = 0;
+    await this.send(full);
+  }
+
+  private async send(chunk: Buffer): Promise<void> {
     if (this.out.destroyed) throw new Error('archive output closed');
     if (!this.out.write(chunk)) await once(this.out, 'drain', { signal: this.signal });
   }
