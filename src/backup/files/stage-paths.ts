@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import type { Device } from '../../devices/device.ts';
 import { ERRORS } from '../../errors.ts';
 import type { ArchiveCursor } from '../archive/archive-cursor.ts';
-import { batched } from '../archive/batched.ts';
 import { baseName, type PathManifest } from '../archive/path-manifest.ts';
+import { readAhead } from '../archive/read-ahead.ts';
 import { STAGING_PREFIX } from '../restore/stage-app.ts';
 import { within } from './source-paths.ts';
 
@@ -66,7 +66,7 @@ export async function stagePath(run: PathRun, cursor: ArchiveCursor, index: numb
     trash,
   };
   let entries = 0;
-  const tar = Readable.from(batched(cursor.pathTar(index, () => entries++)));
+  const tar = readAhead(cursor.pathTar(index, () => entries++));
   try {
     await device.tarIn(stage, tar, { signal: run.signal });
     // a folder path's first entry is the staging folder itself; a file's folder is extra

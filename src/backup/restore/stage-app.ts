@@ -5,8 +5,8 @@ import type { Device, DeviceApk } from '../../devices/device.ts';
 import { ERRORS } from '../../errors.ts';
 import { failpoint } from '../../failpoints.ts';
 import type { ArchiveCursor } from '../archive/archive-cursor.ts';
-import { batched } from '../archive/batched.ts';
 import type { AppManifest } from '../archive/manifest.ts';
+import { readAhead } from '../archive/read-ahead.ts';
 
 // The first half of a staged apply: an app's APKs and data parts are extracted from the verified
 // archive into staging folders on the phone, each part beside the folder it will replace (same
@@ -78,7 +78,7 @@ async function extract(run: RestoreRun, cursor: ArchiveCursor, pkg: string, part
   const { device, instanceId } = run;
   if (await device.exists(dir)) throw ERRORS.deviceCommandFailed(instanceId, `the staging folder ${dir} exists`);
   let entries = 0;
-  const tar = Readable.from(batched(cursor.partTar(pkg, part, () => entries++)));
+  const tar = readAhead(cursor.partTar(pkg, part, () => entries++));
   await device.tarIn(dir, tar, { signal: run.signal });
   const found = await device.countEntries(dir);
   if (found !== entries + extra) {

@@ -3,7 +3,7 @@ import { ERRORS, type ServiceError } from '../../errors.ts';
 import type { AdbKey } from './adb-key.ts';
 import { AdbStream, type StreamHost } from './adb-stream.ts';
 import { type DeviceBanner, type Handshake, handshake } from './handshake.ts';
-import { A_CLSE, A_OKAY, A_OPEN, A_WRTE, encodePacket, type Packet } from './packet.ts';
+import { A_CLSE, A_OKAY, A_OPEN, A_WRTE, type Packet, packetHeader } from './packet.ts';
 
 // A connected adbd: the stream table over one socket. Losing the socket destroys every open
 // stream with "device <addr> disconnected", so no reader or writer is ever left hanging.
@@ -108,9 +108,14 @@ export class AdbConnection implements StreamHost {
     });
   }
 
-  send(command: number, arg0: number, arg1: number, payload?: Buffer): void {
+  /** `payload` may come in parts, which go out as they are (one writev), never copied together */
+  send(command: number, arg0: number, arg1: number, payload: Buffer | readonly Buffer[] = []): void {
     if (this.socket.destroyed) return;
-    this.socket.write(encodePacket(command, arg0, arg1, payload, this.needsChecksum));
+    const parts = Buffer.isBuffer(payload) ? [payload] : payload;
+    this.socket.cork();
+    this.socket.write(packetHeader(command, arg0, arg1, parts, this.needsChecksum));
+    for (const part of parts) if (part.length) this.socket.write(part);
+    this.socket.uncork();
     // every OPEN, WRTE and deferred OKAY asks the device for an answer: its silence counts from here
     this.lastActivity = performance.now();
     this.watch();

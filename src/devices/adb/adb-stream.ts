@@ -8,7 +8,7 @@ import { A_CLSE, A_OKAY, A_WRTE } from './packet.ts';
 
 export interface StreamHost {
   readonly maxPayload: number;
-  send(command: number, arg0: number, arg1: number, payload?: Buffer): void;
+  send(command: number, arg0: number, arg1: number, payload?: Buffer | readonly Buffer[]): void;
   forget(localId: number): void;
 }
 
@@ -90,20 +90,30 @@ export class AdbStream extends Duplex {
     callback(error);
   }
 
+  /**
+   * One WRTE whose payload is `parts` in order (at most maxPayload bytes in all), sent without
+   * copying them together; resolves on the device's OKAY. For a writer that frames its own
+   * packets (shell.ts pumpStdin) and never also uses write().
+   */
+  async writePacket(parts: readonly Buffer[]): Promise<void> {
+    // after the device closed the stream the bytes have nowhere to go; the protocol above
+    // (exit code, sync status) reports what happened, so they are dropped rather than erroring
+    // the readable side, which may still hold the device's final answer
+    if (this.remoteClosed || this.destroyed) return;
+    await new Promise<void>((resolve) => {
+      this.ackWaiter = resolve;
+      this.host.send(A_WRTE, this.localId, this.remoteId, parts);
+    });
+    // destroyed by a failure while the WRTE was in flight: Node would report that write as a
+    // success (an in-flight _write's callback(null) still counts), so the writer learns it here
+    if (this.errored) throw this.errored;
+  }
+
   private async writeChunks(chunk: Buffer): Promise<void> {
     const max = this.host.maxPayload;
     for (let offset = 0; offset < chunk.length; offset += max) {
-      // after the device closed the stream the bytes have nowhere to go; the protocol above
-      // (exit code, sync status) reports what happened, so they are dropped rather than erroring
-      // the readable side, which may still hold the device's final answer
       if (this.remoteClosed || this.destroyed) return;
-      await new Promise<void>((resolve) => {
-        this.ackWaiter = resolve;
-        this.host.send(A_WRTE, this.localId, this.remoteId, chunk.subarray(offset, offset + max));
-      });
-      // destroyed by a failure while the WRTE was in flight: Node would report that write as a
-      // success (an in-flight _write's callback(null) still counts), so the writer learns it here
-      if (this.errored) throw this.errored;
+      await this.writePacket([chunk.subarray(offset, offset + max)]);
     }
   }
 }

@@ -9,11 +9,17 @@ export const SHELL_CLOSE_STDIN = 4;
 
 const HEADER = 5;
 
+export const SHELL_HEADER = HEADER;
+
 export function encodeShellPacket(id: number, data: Buffer = Buffer.alloc(0)): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + data.length);
+  return Buffer.concat([shellHeader(id, data.length), data]);
+}
+
+/** the 5 bytes before a packet's data, for a sender that writes the data after it uncopied */
+export function shellHeader(id: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER);
   out[0] = id;
-  out.writeUInt32LE(data.length, 1);
-  data.copy(out, HEADER);
+  out.writeUInt32LE(length, 1);
   return out;
 }
 

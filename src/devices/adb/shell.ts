@@ -3,13 +3,14 @@ import { ERRORS } from '../../errors.ts';
 import type { AdbConnection } from './adb-connection.ts';
 import type { AdbStream } from './adb-stream.ts';
 import {
-  encodeShellPacket,
   SHELL_CLOSE_STDIN,
   SHELL_EXIT,
+  SHELL_HEADER,
   SHELL_STDERR,
   SHELL_STDIN,
   SHELL_STDOUT,
   ShellPacketDecoder,
+  shellHeader,
 } from './shell-protocol.ts';
 
 // `shell,v2,raw:<command>`: stdout as a back-pressured Readable, stdin streamed from a Readable
@@ -131,19 +132,48 @@ export function commandFailed(conn: AdbConnection, command: string, result: Shel
   return ERRORS.deviceCommandFailed(conn.address, `\`${command}\` exited with ${result.exitCode}: ${detail}`);
 }
 
+/**
+ * Streams stdin to the device as shell packets as large as a WRTE carries (maxPayload): every
+ * WRTE waits for the device's OKAY (no delayed_ack), so a tar of small files handed over in small
+ * pieces would cost a round trip each, and a device tar waiting for the next WRTE idles. The
+ * pieces are gathered by reference and written after their headers, never copied together.
+ * Input is gathered until a packet is full or stdin ends, so it suits commands that read their
+ * input to the end before they answer (tar -x), which is all that is given stdin here.
+ */
 async function pumpStdin(adb: AdbStream, stdin: Readable, maxPayload: number, ended: () => boolean) {
-  const room = maxPayload - 5;
+  const room = maxPayload - SHELL_HEADER;
+  let parts: Buffer[] = [];
+  let size = 0;
+  const send = async (n: number) => {
+    const taken: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const head = parts[0] as Buffer;
+      if (head.length <= left) {
+        taken.push(head);
+        parts.shift();
+        left -= head.length;
+      } else {
+        taken.push(head.subarray(0, left));
+        parts[0] = head.subarray(left);
+        left = 0;
+      }
+    }
+    size -= n;
+    await adb.writePacket([shellHeader(SHELL_STDIN, n), ...taken]);
+  };
   for await (const data of stdin as AsyncIterable<Buffer | string>) {
     const chunk = typeof data === 'string' ? Buffer.from(data) : data;
-    // one shell packet per WRTE: adbd's shell protocol reader expects packets that fit its buffer
-    for (let offset = 0; offset < chunk.length; offset += room) {
+    if (chunk.length === 0) continue;
+    parts.push(chunk);
+    size += chunk.length;
+    while (size >= room) {
       if (ended()) return;
-      await write(adb, encodeShellPacket(SHELL_STDIN, chunk.subarray(offset, offset + room)));
+      await send(room);
     }
   }
-  if (!ended()) await write(adb, encodeShellPacket(SHELL_CLOSE_STDIN));
-}
-
-function write(stream: AdbStream, data: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
+  if (ended()) return;
+  if (size > 0) await send(size);
+  parts = [];
+  if (!ended()) await adb.writePacket([shellHeader(SHELL_CLOSE_STDIN, 0)]);
 }
