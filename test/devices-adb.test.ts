@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -17,6 +18,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeHeader } from '../src/backup/archive/tar-header.ts';
 import { describeApps } from '../src/backup/describe-apps.ts';
 import { connectAdb } from '../src/devices/adb/connect.ts';
 import { type Device, InstallFailed, type PackageInfo } from '../src/devices/device.ts';
@@ -186,6 +188,31 @@ describe('AdbDevice', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('a tar whose input fails has exited when tarIn rejects, with the input error', async () => {
+    const dir = '/data/local/tmp/input-fails';
+    const header = encodeHeader({
+      path: './big.bin',
+      type: 'file',
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+      size: 4 * 1024 * 1024,
+      mtime: 0,
+      linkpath: '',
+    });
+    const input = Readable.from(
+      (async function* () {
+        yield header;
+        yield Buffer.alloc(2 * 1024 * 1024);
+        throw new Error('an entry was refused');
+      })(),
+    );
+    await expect(device.tarIn(dir, input)).rejects.toThrow('an entry was refused');
+    // the phone's tar is gone: whatever it wrote stays as it is for the caller to remove
+    const running = spawnSync('pgrep', ['-f', `tar -xf - -C '${dir}'`]);
+    expect(running.status, running.stdout.toString()).toBe(1);
   });
 
   it('extracts a tar stream keeping modes, mtimes and links, then chowns, relabels, counts and moves', async () => {

@@ -37,6 +37,8 @@ export interface ShellOptions {
 }
 
 const MAX_STDERR = 64 * 1024;
+/** how long a command whose input failed gets to exit before its stream is closed under it */
+const INPUT_FAILURE_GRACE_MS = 5000;
 
 export function spawnShell(conn: AdbConnection, command: string, opts: ShellOptions = {}): ShellProcess {
   let adb: AdbStream | null = null;
@@ -65,8 +67,19 @@ export function spawnShell(conn: AdbConnection, command: string, opts: ShellOpti
     rejectExit(err);
     stdout.destroy(err);
   };
+  // input that failed (a refused archive entry): the command is told its input ended and is
+  // waited for, so a caller that then cleans up (removes a staging folder) never races a tar
+  // still writing into it; the input's error is what the caller sees
+  let inputError: Error | null = null;
+  const inputFailed = (err: Error) => {
+    if (done || inputError) return;
+    inputError = err;
+    adb?.writePacket([shellHeader(SHELL_CLOSE_STDIN, 0)]).catch(() => {});
+    setTimeout(() => fail(err), INPUT_FAILURE_GRACE_MS).unref();
+  };
   const finish = (exitCode: number) => {
     if (done) return;
+    if (inputError) return fail(inputError);
     done = true;
     const result = { exitCode, stderr: Buffer.concat(stderr).toString('utf8').trim() };
     if (exitCode !== 0 && opts.failOnNonZero && !opts.acceptExit?.(result)) {
@@ -103,7 +116,7 @@ export function spawnShell(conn: AdbConnection, command: string, opts: ShellOpti
       fail(ERRORS.deviceCommandFailed(conn.address, `\`${command}\` ended without an exit status`)),
     );
     stream.on('error', fail);
-    if (opts.stdin) pumpStdin(stream, opts.stdin, conn.maxPayload, () => done).catch(fail);
+    if (opts.stdin) pumpStdin(stream, opts.stdin, conn.maxPayload, () => done || inputError !== null).catch(inputFailed);
   }, fail);
   return { stdout, exit };
 }
