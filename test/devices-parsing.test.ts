@@ -9,6 +9,7 @@ import { loadOrCreateKey, signToken } from '../src/devices/adb/adb-key.ts';
 import { ByteReader } from '../src/devices/adb/byte-reader.ts';
 import { parseAdbAddress } from '../src/devices/adb/connect.ts';
 import { parseBanner } from '../src/devices/adb/handshake.ts';
+import { A_OKAY, A_WRTE, encodePacket, type Packet, PacketDecoder } from '../src/devices/adb/packet.ts';
 import { encodeShellPacket, ShellPacketDecoder } from '../src/devices/adb/shell-protocol.ts';
 import { parseGetprop } from '../src/devices/adb-device.ts';
 import { parseDumpsysPackage } from '../src/devices/dumpsys-package.ts';
@@ -118,6 +119,31 @@ describe('wire formats', () => {
       d.push(wire.subarray(0, cut));
       d.push(wire.subarray(cut));
       expect(got).toEqual({ 1: 'out-1out-2', 2: 'err', 3: String.fromCharCode(7) });
+    }
+  });
+
+  it('decodes ADB packets cut anywhere, a payload as the pieces it arrived in', () => {
+    const big = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    const wire = Buffer.concat([
+      encodePacket(A_WRTE, 1, 2, big),
+      encodePacket(A_OKAY, 3, 4),
+      encodePacket(A_WRTE, 5, 6, Buffer.from('tail')),
+    ]);
+    const expectPackets = (got: Packet[]) => {
+      expect(got.map((p) => [p.command, p.arg0, p.arg1, p.payload.toString('hex')])).toEqual([
+        [A_WRTE, 1, 2, big.toString('hex')],
+        [A_OKAY, 3, 4, ''],
+        [A_WRTE, 5, 6, Buffer.from('tail').toString('hex')],
+      ]);
+      expect(Buffer.concat(got[0]?.parts ?? []).equals(big)).toBe(true);
+    };
+    for (const size of [1, 7, 23, 24, 25, 1000, wire.length]) {
+      const d = new PacketDecoder();
+      const got: Packet[] = [];
+      for (let at = 0; at < wire.length; at += size) got.push(...d.push(wire.subarray(at, at + size)));
+      expectPackets(got);
+      // fed in pieces, the big payload stays in pieces: nothing was joined to hand it over
+      if (size === 1000) expect(got[0]?.parts.length).toBe(4);
     }
   });
 

@@ -141,7 +141,7 @@ export class AdbConnection implements StreamHost {
       if (stream.isOpen) stream.onAck();
       else this.opened(stream, p.arg0);
     } else if (p.command === A_WRTE) {
-      if (stream.isOpen) stream.onData(p.payload);
+      if (stream.isOpen) stream.onData(p.parts);
     } else if (p.command === A_CLSE) {
       if (stream.isOpen) stream.onRemoteClose();
       else {

@@ -51,9 +51,12 @@ export class AdbStream extends Duplex {
     waiter?.();
   }
 
-  onData(payload: Buffer): void {
+  /** a WRTE's payload, in the pieces it arrived in */
+  onData(parts: readonly Buffer[]): void {
     if (this.destroyed || this.readableEnded) return;
-    if (this.push(payload)) this.host.send(A_OKAY, this.localId, this.remoteId);
+    let room = true;
+    for (const part of parts) room = this.push(part);
+    if (room) this.host.send(A_OKAY, this.localId, this.remoteId);
     else this.ackOwed = true;
   }
 

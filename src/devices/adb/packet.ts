@@ -21,7 +21,10 @@ export interface Packet {
   command: number;
   arg0: number;
   arg1: number;
-  payload: Buffer;
+  /** the payload as it arrived, in the socket's own chunks (a stream's data needs no joining) */
+  parts: Buffer[];
+  /** the payload in one buffer, joined on first use (control packets: banners, tokens, names) */
+  readonly payload: Buffer;
 }
 
 const HEADER = 24;
@@ -81,7 +84,7 @@ export class PacketDecoder {
     const out: Packet[] = [];
     for (;;) {
       if (this.buffered < HEADER) break;
-      const head = this.peek(HEADER);
+      const head = this.peekHeader();
       const command = head.readUInt32LE(0);
       const length = head.readUInt32LE(12);
       if ((head.readUInt32LE(20) ^ 0xffffffff) >>> 0 !== command) {
@@ -89,31 +92,54 @@ export class PacketDecoder {
       }
       if (length > this.maxPayload) throw new Error(`adb: payload of ${length} bytes exceeds ${this.maxPayload}`);
       if (this.buffered < HEADER + length) break;
-      const whole = this.take(HEADER + length);
-      out.push({
-        command,
-        arg0: whole.readUInt32LE(4),
-        arg1: whole.readUInt32LE(8),
-        payload: whole.subarray(HEADER),
-      });
+      this.take(HEADER);
+      out.push(packet(command, head.readUInt32LE(4), head.readUInt32LE(8), this.take(length)));
     }
     return out;
   }
 
-  private peek(n: number): Buffer {
-    if ((this.chunks[0] as Buffer).length >= n) return this.chunks[0] as Buffer;
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined;
+  /** the next 24 bytes, joined only when a header straddles two socket chunks */
+  private peekHeader(): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= HEADER) return first.subarray(0, HEADER);
+    let count = 0;
+    for (let bytes = 0; bytes < HEADER; count++) bytes += (this.chunks[count] as Buffer).length;
+    const joined = Buffer.concat(this.chunks.slice(0, count));
+    this.chunks.splice(0, count, joined);
+    return joined.subarray(0, HEADER);
   }
 
-  private take(n: number): Buffer {
-    const first = this.peek(n);
-    const taken = first.subarray(0, n);
-    const rest = first.subarray(n);
-    this.chunks[0] = rest;
-    if (rest.length === 0) this.chunks.shift();
+  /** the next n bytes as views of the chunks they arrived in */
+  private take(n: number): Buffer[] {
+    const parts: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const first = this.chunks[0] as Buffer;
+      if (first.length <= left) {
+        parts.push(first);
+        this.chunks.shift();
+        left -= first.length;
+      } else {
+        parts.push(first.subarray(0, left));
+        this.chunks[0] = first.subarray(left);
+        left = 0;
+      }
+    }
     this.buffered -= n;
-    return taken;
+    return parts;
   }
+}
+
+function packet(command: number, arg0: number, arg1: number, parts: Buffer[]): Packet {
+  let joined: Buffer | undefined;
+  return {
+    command,
+    arg0,
+    arg1,
+    parts,
+    get payload() {
+      joined ??= parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+      return joined;
+    },
+  };
 }
