@@ -5,7 +5,13 @@ import { join } from 'node:path';
 // `npm run bench`: runs every benchmark in one process, one after the other, and writes
 // bench/RESULTS.md. Speed goals live here, not in timed unit tests.
 
-const BENCHES = ['./adb-throughput.ts', './backup-restore.ts', './restore-fanout.ts', './api-fuzz.ts'];
+const BENCHES = [
+  './adb-throughput.ts',
+  './backup-restore.ts',
+  './restore-fanout.ts',
+  './api-fuzz.ts',
+  './describe-tasks.ts',
+];
 
 const sections: string[] = [];
 for (const path of BENCHES) {

@@ -79,7 +79,7 @@ describe.each(BACKENDS)('repositories on %s', (backend) => {
     expect(await db.nonces.remember(n, new Date(Date.now() + 60_000))).toBe(false);
     const old = `old-${n}`;
     expect(await db.nonces.remember(old, new Date(Date.now() - 1))).toBe(true);
-    expect(await db.nonces.remember(old, new Date(Date.now() + 60_000))).toBe(true); // the expired one was pruned
+    expect(await db.nonces.remember(old, new Date(Date.now() + 60_000))).toBe(true); // the expired row is taken over
   });
 
   it('keeps instances per account, filters and updates status', async () => {
@@ -107,6 +107,10 @@ describe.each(BACKENDS)('repositories on %s', (backend) => {
       rate: 40,
     });
     expect((await db.instances.list(a, { status: 'BACKUP_FAILED' })).items).toHaveLength(1);
+    // DescribeTasks' InstanceStatus for a page: the account's own instances only
+    const statuses = await db.instances.statuses(a, [`acp-${a}-1`, `acp-${a}-2`, `acp-${b}-1`, 'acp-nope']);
+    expect(Object.fromEntries(statuses)).toEqual({ [`acp-${a}-1`]: 'BACKUP_FAILED', [`acp-${a}-2`]: 'RUNNING' });
+    expect((await db.instances.statuses(a, [])).size).toBe(0);
     await db.instances.setStatus(`acp-${a}-1`, 'RUNNING');
     expect(await db.instances.get(a, `acp-${a}-1`)).toMatchObject({ status: 'RUNNING', errorCode: null, rate: 40 });
 

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.ts';
 import { migrations } from '../src/db/migrations.ts';
 import type { Database } from '../src/db/schema.ts';
+import { SecretBox } from '../src/db/secret-box.ts';
 import { openTestDatabase } from '../src/db/testing.ts';
 import { cliBundle } from './helpers/cli-process.ts';
 
@@ -125,6 +126,26 @@ describe('on PostgreSQL', () => {
         secret: key.accessKeySecret,
         account: 'default',
       });
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
+describe('SecretBox keeps what it opened (every signed request opens its key)', () => {
+  it('yet a value bound to another row or tampered with still fails, and a deleted key is gone at once', async () => {
+    const box = new SecretBox({ keyFile: join(dir, 'memo.key') });
+    const sealed = box.seal('s3cret', 'LTAIa');
+    expect(box.open(sealed, 'LTAIa')).toBe('s3cret');
+    expect(box.open(sealed, 'LTAIa')).toBe('s3cret');
+    expect(() => box.open(sealed, 'LTAIb')).toThrow();
+    expect(() => box.open(`${sealed.slice(0, -2)}${sealed.endsWith('AA') ? 'BB' : 'AA'}`, 'LTAIa')).toThrow();
+    const t = await openTestDatabase('sqlite');
+    try {
+      const key = await t.db.accounts.createKey('default');
+      expect((await t.db.accounts.findKey(key.accessKeyId))?.secret).toBe(key.accessKeySecret);
+      await t.db.accounts.deleteKey(key.accessKeyId);
+      expect(await t.db.accounts.findKey(key.accessKeyId)).toBeNull();
     } finally {
       await t.dispose();
     }

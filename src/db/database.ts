@@ -12,6 +12,7 @@ import { NoncesRepo } from './nonces-repo.ts';
 import type { Database } from './schema.ts';
 import { SEAL_SECRETS_MIGRATION, sealSecrets } from './seal-secrets-migration.ts';
 import { NO_SECRET_BOX, type Sealer, SecretBox, type SecretKeySource } from './secret-box.ts';
+import { keepStatistics, withStatementCache } from './sqlite-tuning.ts';
 import { SuspensionsRepo } from './suspensions-repo.ts';
 import { TasksRepo } from './tasks-repo.ts';
 
@@ -90,7 +91,10 @@ function sqliteKysely(dataDir: string): Kysely<Database> {
   file.pragma('busy_timeout = 5000');
   file.pragma('synchronous = NORMAL');
   file.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: file }), plugins: [new CamelCasePlugin()] });
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(file) }),
+    plugins: [new CamelCasePlugin()],
+  });
 }
 
 function postgresKysely(url: string): Kysely<Database> {
@@ -158,8 +162,10 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
     keyFile: opts.secrets?.keyFile ?? join(opts.dataDir, 'secret.key'),
   };
   const box = new SecretBox(secrets);
+  let optimizer: NodeJS.Timeout | undefined;
   try {
     await migrate(kysely, isPostgres, box);
+    if (!isPostgres) optimizer = await keepStatistics(kysely);
   } catch (err) {
     await kysely.destroy();
     throw err;
@@ -169,6 +175,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
     dialect: isPostgres ? 'postgres' : 'sqlite',
     secrets: box,
     transaction: (fn) => kysely.transaction().execute((tx) => fn(repositories(tx, box))),
-    close: () => kysely.destroy(),
+    close: () => {
+      clearInterval(optimizer);
+      return kysely.destroy();
+    },
   };
 }

@@ -165,6 +165,18 @@ export class InstancesRepo {
     return r ? toInstance(r) : null;
   }
 
+  /** the statuses of those of `ids` that are the account's, in one query (DescribeTasks' page) */
+  async statuses(account: string, ids: readonly string[]): Promise<Map<string, InstanceStatus>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db
+      .selectFrom('instances')
+      .select(['id', 'status'])
+      .where('account', '=', account)
+      .where('id', 'in', ids)
+      .execute();
+    return new Map(rows.map((r) => [r.id, r.status as InstanceStatus]));
+  }
+
   /** every account's instances in one of these statuses (for the reconciler) */
   async withStatus(statuses: InstanceStatus[]): Promise<Instance[]> {
     const rows = await this.db.selectFrom('instances').selectAll().where('status', 'in', statuses).execute();

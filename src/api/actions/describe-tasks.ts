@@ -41,13 +41,9 @@ export const describeTasks = (deps: ServiceDeps) =>
         },
         { maxResults: p.MaxResults, nextToken: p.NextToken },
       );
-      const statuses = new Map<string, string>();
-      for (const t of page.items) {
-        if (t.instanceId && !statuses.has(t.instanceId)) {
-          const instance = await deps.db.instances.get(ctx.account, t.instanceId);
-          statuses.set(t.instanceId, instance?.status ?? '');
-        }
-      }
+      // one query for the page, not one per instance (a page of 100 tasks can name 100 phones)
+      const instanceIds = new Set(page.items.flatMap((t) => (t.instanceId ? [t.instanceId] : [])));
+      const statuses = await deps.db.instances.statuses(ctx.account, [...instanceIds]);
       return {
         TotalCount: page.totalCount,
         NextToken: page.nextToken,
