@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
 import type { Device } from '../../devices/device.ts';
 import { ERRORS } from '../../errors.ts';
 import type { ArchiveCursor } from '../archive/archive-cursor.ts';

@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
 import { type DataPart, partFolder } from '../../android/layout.ts';
 import type { Device, DeviceApk } from '../../devices/device.ts';
 import { ERRORS } from '../../errors.ts';

@@ -116,7 +116,8 @@ export function spawnShell(conn: AdbConnection, command: string, opts: ShellOpti
       fail(ERRORS.deviceCommandFailed(conn.address, `\`${command}\` ended without an exit status`)),
     );
     stream.on('error', fail);
-    if (opts.stdin) pumpStdin(stream, opts.stdin, conn.maxPayload, () => done || inputError !== null).catch(inputFailed);
+    if (opts.stdin)
+      pumpStdin(stream, opts.stdin, conn.maxPayload, () => done || inputError !== null).catch(inputFailed);
   }, fail);
   return { stdout, exit };
 }
