@@ -1,59 +1,48 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { writeAppData } from './app-data.ts';
+import { adbServerPid, type Cpu, cli, cpu, cpuSince, freePort, peakRss, timedShell, waitOutput } from './processes.ts';
 
-// BackupApp and RecoverApp of one large app, end to end through separate processes (an
-// emulated phone, the service with its embedded worker, the SDK client), next to the raw
-// pipeline `adb exec-out tar | zstd -3 > file` on the same data in the same run. The service's
-// peak RSS is its kernel high-water mark (VmHWM), so nothing between samples is missed.
+// BackupApp and RecoverApp of one app of 0 MB (the seeded app alone: the per-task fixed cost),
+// 10 MB, 100 MB and 1 GiB, end to end through separate processes (two emulated phones, the
+// service with its embedded worker, the SDK client), each next to the raw pipelines on the same
+// data in the same run: `adb exec-out 'tar -cf - -C DIR .' | zstd -3 > file` to back up and
+// `zstd -dc file | adb exec-in 'tar -xf - -C DIR'` to restore onto the other phone.
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'cloudphone-backup.js');
 const PKG = 'com.example.notes';
+const CE = `/data/user/0/${PKG}`;
 const ENDPOINT = 'oss-bench.local';
 
+interface Row {
+  mib: number;
+  sourceBytes: number;
+  raw: { backup: number; restore: number; backupCpu: number; zst: number };
+  backup: { seconds: number; service: Cpu; phone: number; archive: number };
+  recover: { seconds: number; service: Cpu; phone: number };
+  rss: number;
+}
+
 export async function run(): Promise<string> {
-  const mb = Number(process.env.BENCH_APP_MB ?? 1024);
+  const sizes = (process.env.BENCH_APP_SIZES ?? '0,10,100,1024').split(',').map(Number);
   const dir = mkdtempSync(join(tmpdir(), 'cpb-bench-'));
   const procs: ChildProcess[] = [];
   const adbPort = await freePort();
   try {
-    const phonePort = await freePort();
-    const phone = join(dir, 'phone');
-    const emu = cli(['emulator', '--root', phone, '--port', String(phonePort), '--seed-apps'], procs);
-    await waitOutput(emu, /listening on/);
-    const ce = join(phone, 'data/user/0', PKG);
-    const uid = statSync(ce).uid;
-    const bytes = writeAppData(join(ce, 'files', 'bench'), mb * 1024 * 1024, uid);
-    const sourceBytes = Number(execFileSync('du', ['-sb', '--apparent-size', ce], { encoding: 'utf8' }).split('\t')[0]);
-
+    const phones = await Promise.all(['src', 'dst'].map((name) => startPhone(join(dir, name), procs)));
+    const [src, dst] = phones as [Phone, Phone];
     const adb = (...args: string[]) => execFileSync('adb', ['-P', String(adbPort), ...args], { encoding: 'utf8' });
-    adb('connect', `127.0.0.1:${phonePort}`);
-    const rawStart = performance.now();
-    execFileSync('sh', [
-      '-c',
-      `adb -P ${adbPort} -s 127.0.0.1:${phonePort} exec-out 'tar -cf - -C /data/user/0/${PKG} .' | zstd -3 -q > ${dir}/raw.tar.zst`,
-    ]);
-    const rawSeconds = (performance.now() - rawStart) / 1000;
-
+    for (const p of phones) adb('connect', `127.0.0.1:${p.port}`);
+    const adbServer = adbServerPid(adbPort);
     const data = join(dir, 'data');
     const key = JSON.parse(
       execFileSync('node', [BIN, 'keys', 'create', '--json', '--data-dir', data], { encoding: 'utf8' }),
     );
-    execFileSync('node', [
-      BIN,
-      'instances',
-      'add',
-      '--id',
-      'acp-bench',
-      '--adb',
-      `127.0.0.1:${phonePort}`,
-      '--data-dir',
-      data,
-    ]);
+    for (const [id, p] of [['acp-src', src] as const, ['acp-dst', dst] as const])
+      execFileSync('node', [BIN, 'instances', 'add', '--id', id, '--adb', `127.0.0.1:${p.port}`, '--data-dir', data]);
     const apiPort = await freePort();
     const serve = cli(['serve', '--data-dir', data, '--port', String(apiPort)], procs);
     await waitOutput(serve, /API on/);
@@ -63,43 +52,76 @@ export async function run(): Promise<string> {
       accessKeyId: key.AccessKeyId,
       accessKeySecret: key.AccessKeySecret,
     });
-    const cpuBefore = [cpuSeconds(emu), cpuSeconds(serve)];
-    const backupStart = performance.now();
-    const backup = await rpc.request<{ TaskId: string; Data: { BackupFileId: string }[] }>('BackupApp', {
-      AndroidInstanceIdList: ['acp-bench'],
-      SourceAppList: [PKG],
-      BackupFilePath: 'oss://bench/apps/',
-      UploadEndpoint: ENDPOINT,
-    });
-    await settle(rpc, backup.TaskId);
-    const backupSeconds = (performance.now() - backupStart) / 1000;
-    const [emuCpu, serveCpu] = [cpuSeconds(emu) - (cpuBefore[0] ?? 0), cpuSeconds(serve) - (cpuBefore[1] ?? 0)];
-    const backupRss = peakRss(serve);
-    const fileId = backup.Data[0]?.BackupFileId;
-    const recoverStart = performance.now();
-    const recover = await rpc.request<{ TaskId: string }>('RecoverApp', {
-      BackupFileId: fileId,
-      AndroidInstanceIdList: ['acp-bench'],
-      UploadType: 'OSS',
-    });
-    await settle(rpc, recover.TaskId);
-    const recoverSeconds = (performance.now() - recoverStart) / 1000;
-    const mbps = (s: number) => (sourceBytes / 1e6 / s).toFixed(0);
-    return [
-      `## Backup and restore of one ${(bytes / 2 ** 20).toFixed(0)} MiB app (bench/backup-restore.ts)`,
-      '',
-      `App data ${(sourceBytes / 1e6).toFixed(0)} MB (du of the CE folder); MB/s = that size / wall time.`,
-      'Phone, service and client run as separate processes on this machine.',
-      '',
-      '| Pipeline | Seconds | MB/s | vs raw | Service peak RSS |',
-      '|---|---|---|---|---|',
-      `| raw \`adb exec-out 'tar -cf - …' \\| zstd -3 > file\` | ${rawSeconds.toFixed(1)} | ${mbps(rawSeconds)} | 1.00 | — |`,
-      `| BackupApp (call → backup file AVAILABLE, fs store) | ${backupSeconds.toFixed(1)} | ${mbps(backupSeconds)} | ${(rawSeconds / backupSeconds).toFixed(2)} | ${backupRss} MB |`,
-      `| RecoverApp onto the same phone (archive read once: verified as it stages, then install + swap) | ${recoverSeconds.toFixed(1)} | ${mbps(recoverSeconds)} | ${(rawSeconds / recoverSeconds).toFixed(2)} | ${peakRss(serve)} MB (whole run) |`,
-      '',
-      `CPU during BackupApp (seconds, process + its finished children): phone ${emuCpu.toFixed(1)} (adbd, sandboxed tar), service ${serveCpu.toFixed(1)} (ADB client, tar parsing, SHA-256, zstd child), on ${cpus().length} cores over ${backupSeconds.toFixed(1)} s of wall time.`,
-      '',
-    ].join('\n');
+    const rows: Row[] = [];
+    for (const mib of sizes) {
+      const ce = join(src.root, CE.slice(1));
+      const bench = join(ce, 'files', 'bench');
+      rmSync(bench, { recursive: true, force: true });
+      if (mib > 0) writeAppData(bench, mib * 2 ** 20, statSync(ce).uid);
+      const sourceBytes = Number(
+        execFileSync('du', ['-sb', '--apparent-size', ce], { encoding: 'utf8' }).split('\t')[0],
+      );
+      const zst = join(dir, 'raw.tar.zst');
+      const s = (p: Phone) => `adb -P ${adbPort} -s 127.0.0.1:${p.port}`;
+      const adbBefore = cpu(adbServer);
+      const rawBackup = timedShell(`${s(src)} exec-out 'tar -cf - -C ${CE} .' | zstd -3 -q > ${zst}`);
+      const adbCpu = cpuSince(adbBefore, cpu(adbServer)).self;
+      const rawRestore = timedShell(`zstd -dc ${zst} | ${s(dst)} exec-in 'tar -xf - -C ${CE}'`);
+
+      let before = [cpu(serve.pid), cpu(src.proc.pid)] as const;
+      let start = performance.now();
+      const backup = await rpc.request<{ TaskId: string; Data: { BackupFileId: string }[] }>('BackupApp', {
+        AndroidInstanceIdList: ['acp-src'],
+        SourceAppList: [PKG],
+        BackupFilePath: 'oss://bench/apps/',
+        UploadEndpoint: ENDPOINT,
+      });
+      await settle(rpc, backup.TaskId);
+      const backupSeconds = (performance.now() - start) / 1000;
+      const backupService = cpuSince(before[0], cpu(serve.pid));
+      const backupPhone = cpuSince(before[1], cpu(src.proc.pid));
+      const fileId = backup.Data[0]?.BackupFileId;
+      const files = await rpc.request<{ Data: { FileSize: number }[] }>('DescribeBackupFiles', {
+        BackupFileId: fileId,
+      });
+
+      before = [cpu(serve.pid), cpu(dst.proc.pid)] as const;
+      start = performance.now();
+      const recover = await rpc.request<{ TaskId: string }>('RecoverApp', {
+        BackupFileId: fileId,
+        AndroidInstanceIdList: ['acp-dst'],
+        UploadType: 'OSS',
+      });
+      await settle(rpc, recover.TaskId);
+      const recoverSeconds = (performance.now() - start) / 1000;
+      const total = (c: Cpu) => c.self + c.children;
+      rows.push({
+        mib,
+        sourceBytes,
+        raw: {
+          backup: rawBackup.seconds,
+          restore: rawRestore.seconds,
+          backupCpu: rawBackup.cpu + adbCpu,
+          zst: statSync(zst).size,
+        },
+        backup: {
+          seconds: backupSeconds,
+          service: backupService,
+          phone: total(backupPhone),
+          archive: Number(files.Data[0]?.FileSize),
+        },
+        recover: {
+          seconds: recoverSeconds,
+          service: cpuSince(before[0], cpu(serve.pid)),
+          phone: total(cpuSince(before[1], cpu(dst.proc.pid))),
+        },
+        rss: peakRss(serve.pid),
+      });
+      process.stderr.write(
+        `  ${mib} MiB: backup ${backupSeconds.toFixed(1)} s, recover ${recoverSeconds.toFixed(1)} s\n`,
+      );
+    }
+    return report(rows);
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     try {
@@ -110,21 +132,50 @@ export async function run(): Promise<string> {
   }
 }
 
-export function cli(args: string[], procs: ChildProcess[]): ChildProcess {
-  const p = spawn('node', [BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  procs.push(p);
-  return p;
+function report(rows: Row[]): string {
+  const f = (n: number, d = 1) => n.toFixed(d);
+  const gb = (r: Row) => r.sourceBytes / 1e9;
+  const lines = rows.map((r) => {
+    const { raw, backup, recover } = r;
+    return `| ${r.mib} MiB (${f(r.sourceBytes / 1e6, 0)} MB) | ${f(raw.backup)} | ${f(backup.seconds)} | **${f(raw.backup / backup.seconds, 2)}** | ${f(raw.restore)} | ${f(recover.seconds)} | **${f(raw.restore / recover.seconds, 2)}** | ${f((backup.archive / raw.zst - 1) * 100)} % | ${f(r.rss, 0)} MB |`;
+  });
+  const big = rows.at(-1) as Row;
+  const svc = big.backup.service;
+  const perGb = (n: number) => f(n / gb(big), 1);
+  const small = rows[0] as Row;
+  return [
+    '## Backup and restore of one app, next to the raw pipelines (bench/backup-restore.ts)',
+    '',
+    'Two emulated phones, the service (`serve`, embedded worker, SQLite, fs store) and the SDK client run as separate processes on this machine.',
+    `The app is ${PKG} with bench/app-data.ts's data added to its CE folder (0 MiB: the seeded app alone); MB is \`du --apparent-size\` of the CE folder.`,
+    "Raw backup: `adb exec-out 'tar -cf - -C DIR .' | zstd -3 -q > file`. Raw restore: `zstd -dc file | adb exec-in 'tar -xf - -C DIR'` onto the other phone.",
+    'BackupApp: call → task Finished (backup file AVAILABLE). RecoverApp onto the other phone: call → task Finished (archive read once, every digest verified as it stages, then install + swap).',
+    '',
+    '| App | raw backup s | BackupApp s | vs raw | raw restore s | RecoverApp s | vs raw | archive vs raw .zst | service peak RSS so far |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...lines,
+    '',
+    `Per-task fixed cost (the ${small.mib} MiB row: connection, package queries, \`du\`, APK, database writes, polling at 50 ms): BackupApp ${f(small.backup.seconds * 1000, 0)} ms, RecoverApp ${f(small.recover.seconds * 1000, 0)} ms, against ${f(small.raw.backup * 1000, 0)} / ${f(small.raw.restore * 1000, 0)} ms for the raw pipelines.`,
+    '',
+    `CPU-seconds per GB of app data, ${big.mib} MiB row, on ${cpus().length} cores:`,
+    `- raw backup (adb server + adb client + zstd -3): ${perGb(big.raw.backupCpu)}`,
+    `- BackupApp service: ${perGb(svc.self + svc.children)} (Node process ${perGb(svc.self)}, zstd child ${perGb(svc.children)}); phone (adbd, sandboxed tar) ${perGb(big.backup.phone)}`,
+    `- RecoverApp service: ${perGb(big.recover.service.self + big.recover.service.children)} (Node process ${perGb(big.recover.service.self)}, zstd child ${perGb(big.recover.service.children)}); phone ${perGb(big.recover.phone)}`,
+    '',
+  ].join('\n');
 }
 
-export function waitOutput(p: ChildProcess, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    p.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (pattern.test(out)) resolve();
-    });
-    p.once('exit', (code) => reject(new Error(`process exited (${code}) before printing ${pattern}: ${out}`)));
-  });
+interface Phone {
+  root: string;
+  port: number;
+  proc: ChildProcess;
+}
+
+async function startPhone(root: string, procs: ChildProcess[]): Promise<Phone> {
+  const port = await freePort();
+  const proc = cli(['emulator', '--root', root, '--port', String(port), '--seed-apps'], procs);
+  await waitOutput(proc, /listening on/);
+  return { root, port, proc };
 }
 
 async function settle(rpc: RPCClient, taskId: string): Promise<void> {
@@ -139,26 +190,7 @@ async function settle(rpc: RPCClient, taskId: string): Promise<void> {
   }
 }
 
-/** user + system CPU of a process and its reaped children, from /proc/<pid>/stat */
-function cpuSeconds(p: ChildProcess): number {
-  const fields = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = [11, 12, 13, 14].reduce((n, i) => n + Number(fields[i] ?? 0), 0);
-  return ticks / 100;
-}
-
-function peakRss(p: ChildProcess): string {
-  const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return (kb / 1024).toFixed(0);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// the other benches' imports, until they import processes.ts themselves
+export { cli, freePort, waitOutput } from './processes.ts';
 
 if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(await run());

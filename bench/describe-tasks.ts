@@ -6,8 +6,8 @@ import RPCClient from '@alicloud/pop-core';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.ts';
-import { freePort } from './backup-restore.ts';
 import { type Measured, measure, measureBare, SHAPE } from './load-run.ts';
+import { freePort } from './processes.ts';
 import { copyTasks, seedTasks } from './seed-tasks.ts';
 
 // DescribeTasks requests/s with 100,000 tasks in the database, on SQLite and on PostgreSQL,

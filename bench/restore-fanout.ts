@@ -7,7 +7,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startFaultProxy } from '../test/helpers/fault-proxy.ts';
 import { startMoto } from '../test/helpers/moto.ts';
 import { writeAppData } from './app-data.ts';
-import { cli, freePort, waitOutput } from './backup-restore.ts';
+import { cli, freePort, waitOutput } from './processes.ts';
 
 // One RecoverApp from one backup onto 10 emulated phones, through the s3 driver against moto with
 // the fault proxy in between counting every request and the bytes each answer carried, so the
