@@ -11,6 +11,7 @@ const BENCHES = [
   './backup-parallel.ts',
   './restore-fanout.ts',
   './api-fuzz.ts',
+  './fleet-postgres.ts',
   './describe-tasks.ts',
 ];
 
