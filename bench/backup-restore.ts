@@ -190,7 +190,4 @@ async function settle(rpc: RPCClient, taskId: string): Promise<void> {
   }
 }
 
-// the other benches' imports, until they import processes.ts themselves
-export { cli, freePort, waitOutput } from './processes.ts';
-
 if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(await run());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import RPCClient from '@alicloud/pop-core';
 import pg from 'pg';
-import { cli, freePort } from './backup-restore.ts';
+import { cli, freePort } from './processes.ts';
 import { SUBREAPER } from './fleet-cpu.ts';
 import { report } from './fleet-report.ts';
 import { type Fleet, type Round, runRound } from './fleet-round.ts';
