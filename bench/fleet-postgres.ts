@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import RPCClient from '@alicloud/pop-core';
 import pg from 'pg';
-import { cli, freePort } from './processes.ts';
 import { SUBREAPER } from './fleet-cpu.ts';
 import { report } from './fleet-report.ts';
 import { type Fleet, type Round, runRound } from './fleet-round.ts';
+import { cli, freePort } from './processes.ts';
 
 // The scale-out shape under load: 10 emulated phones, 2 API-only processes and 1, 2, then 3
 // worker-only processes sharing one PostgreSQL database and one data folder (the fs store), and
