@@ -20,6 +20,9 @@ export function validContext(context: string): boolean {
   return [...context.matchAll(/c(\d+)/g)].every((m) => Number(m[1]) <= 1023);
 }
 
+/** lstats in flight at once while a folder is walked (libuv runs them on its thread pool) */
+const STAT_BATCH = 64;
+
 export function chcon(phone: PhoneRoot, labels: LabelStore, profile: AndroidProfile): Command {
   return async (io) => {
     const { cwd, args } = splitCwd(io.args);
@@ -39,12 +42,20 @@ export function chcon(phone: PhoneRoot, labels: LabelStore, profile: AndroidProf
     // folder's canonical path plus a name, so one lstat per entry labels it, as toybox's walk
     // stats each entry relative to its open folder (lib/dirtree.c dirtree_add_node:
     // fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)); only a link labelled without -h is resolved.
-    // `canonical` is the operand's phone path as given until the lstat resolves it.
-    const visit = async (treePath: string, canonical: string, top: boolean): Promise<void> => {
+    // `canonical` is the operand's phone path as given until the lstat resolves it. A folder's
+    // entries are stat'ed together before they are labelled one by one in readdir order (what
+    // -v and the errors print): awaited one at a time, 20,000 lstats took over a second.
+    const stat = (canonical: string) => fsp.lstat(phone.hostOf(canonical), { bigint: true });
+    const visit = async (
+      treePath: string,
+      canonical: string,
+      top: boolean,
+      stated?: Promise<BigIntStats>,
+    ): Promise<void> => {
       let st: BigIntStats;
       try {
         if (top) canonical = await phone.canonical(canonical, false);
-        st = await fsp.lstat(phone.hostOf(canonical), { bigint: true });
+        st = await (stated ?? stat(canonical));
       } catch (err) {
         // dirtree_add_node: "<parent path>/<name>: <error>"
         io.err(`chcon: ${treePath}: ${strerror(err)}\n`);
@@ -61,8 +72,15 @@ export function chcon(phone: PhoneRoot, labels: LabelStore, profile: AndroidProf
         status = 1;
       }
       if (!flags.has('R') || !st.isDirectory()) return;
-      for (const name of await fsp.readdir(phone.hostOf(canonical))) {
-        await visit(`${treePath.replace(/\/$/, '')}/${name}`, path.posix.join(canonical, name), false);
+      const names = await fsp.readdir(phone.hostOf(canonical));
+      for (let i = 0; i < names.length; i += STAT_BATCH) {
+        const batch = names.slice(i, i + STAT_BATCH).map((name) => path.posix.join(canonical, name));
+        const stats = batch.map((entry) => stat(entry));
+        for (const s of stats) s.catch(() => {}); // reported in order by visit
+        for (const [j, entry] of batch.entries()) {
+          const name = names[i + j] as string;
+          await visit(`${treePath.replace(/\/$/, '')}/${name}`, entry, false, stats[j]);
+        }
       }
     };
     for (const file of files) await visit(file, absolute(cwd, file), true);
