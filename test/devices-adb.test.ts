@@ -174,13 +174,33 @@ describe('AdbDevice', () => {
     );
   });
 
+  it('lists names by prefix in several folders with one command, a missing folder as none', async () => {
+    for (const [dir, names] of [
+      ['/data/local/tmp/names-a', ['.cpb-1', '.cpb- two', 'other']],
+      ['/data/local/tmp/names-c', ['.cpb-3']],
+    ] as const) {
+      mkdirSync(host(`${dir}/${names[0]}`), { recursive: true });
+      for (const n of names.slice(1)) mkdirSync(host(`${dir}/${n}`));
+    }
+    const got = await device.namesIn(
+      ['/data/local/tmp/names-a', '/data/local/tmp/names-missing', '/data/local/tmp/names-c'],
+      '.cpb-',
+    );
+    expect(got.map((names) => [...names].sort())).toEqual([['.cpb- two', '.cpb-1'], [], ['.cpb-3']]);
+  });
+
+  it("reports a folder's bytes as usage does, and none for a missing folder", async () => {
+    expect((await device.folderFacts(NOTES_CE))?.bytes).toBe(await device.usage(NOTES_CE));
+  });
+
   it('lists the sockets tar cannot carry and streams the rest of the folder', async () => {
     const dir = '/data/local/tmp/with-socket';
     mkdirSync(host(`${dir}/sub`), { recursive: true });
     const server = createServer().listen(host(`${dir}/sub/live.sock`));
     await new Promise((r) => server.once('listening', r));
     try {
-      expect(await device.sockets(dir)).toEqual(['sub/live.sock']);
+      expect(await device.folderFacts(dir)).toEqual({ bytes: expect.any(Number), sockets: ['sub/live.sock'] });
+      expect(await device.folderFacts('/data/local/tmp/no-such-folder')).toBeNull();
       const copy = '/data/local/tmp/socket-copy';
       await device.tarIn(copy, device.tarOut(dir));
       expect(existsSync(host(`${copy}/sub`))).toBe(true);
@@ -303,7 +323,8 @@ describe('AdbDevice', () => {
         () => device.chownTree(path, 1, 1),
         () => device.relabel(path),
         () => device.countEntries(path),
-        () => device.sockets(path),
+        () => device.folderFacts(path),
+        () => device.namesIn(['/data/local/tmp', path], '.cpb-'),
         () => device.move(path, '/data/local/tmp/x'),
         () => device.move('/data/local/tmp/x', path),
         () => device.remove(path),

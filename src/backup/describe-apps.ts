@@ -29,10 +29,11 @@ export async function describeApps(
     const parts: DataPart[] = [];
     const skipped: AppManifest['skipped'] = [];
     for (const part of DATA_PARTS) {
-      if (!(await device.exists(info.dataDirs[part]))) continue;
+      const facts = await device.folderFacts(info.dataDirs[part]);
+      if (!facts) continue;
       parts.push(part);
-      total += await device.usage(info.dataDirs[part]);
-      for (const path of await device.sockets(info.dataDirs[part])) skipped.push({ part, path, type: 'socket' });
+      total += facts.bytes;
+      for (const path of facts.sockets) skipped.push({ part, path, type: 'socket' });
     }
     total += info.apks.reduce((n, a) => n + a.size, 0);
     apps.push({

@@ -111,9 +111,27 @@ export class AdbDevice implements Device {
 
   async usage(dir: string): Promise<number> {
     const d = quote(devicePath(dir));
-    // apparent bytes (-b) match what tar will carry; Android 10's toybox 0.8.0 only has -k
-    const { stdout } = await this.run(`[ -e ${d} ] || exit 0; du -sb ${d} 2>/dev/null || { echo k; du -sk ${d}; }`);
-    if (stdout.trim() === '') return 0;
+    const { stdout } = await this.run(`[ -e ${d} ] || exit 0; ${duScript(d)}`);
+    return stdout.trim() === '' ? 0 : this.parseDu(dir, stdout);
+  }
+
+  async folderFacts(dir: string): Promise<{ bytes: number; sockets: string[] } | null> {
+    const d = quote(devicePath(dir));
+    // the socket list comes last, so no name in it can be mistaken for the separator
+    const script = `[ -e ${d} ] || exit 0; ${duScript(d)} && echo -- && cd ${d} && find . -type s -print0`;
+    const { stdout } = await this.run(script);
+    if (stdout === '') return null;
+    const cut = stdout.indexOf('\n--\n');
+    if (cut < 0) throw this.failed(`facts of ${dir} printed ${JSON.stringify(stdout.slice(0, 100))}`);
+    const sockets = stdout
+      .slice(cut + 4)
+      .split('\0')
+      .filter(Boolean)
+      .map((p) => p.replace(/^\.\//, ''));
+    return { bytes: this.parseDu(dir, stdout.slice(0, cut + 1)), sockets };
+  }
+
+  private parseDu(dir: string, stdout: string): number {
     const kib = stdout.startsWith('k\n');
     const n = Number.parseInt(kib ? stdout.slice(2) : stdout, 10);
     if (!Number.isSafeInteger(n)) throw this.failed(`du ${dir} printed ${JSON.stringify(stdout.slice(0, 100))}`);
@@ -140,15 +158,6 @@ export class AdbDevice implements Device {
     // try_lseek), so only the bytes asked for cross the device
     const command = `tail -c ${numericId(bytes, 'Byte count')} ${quote(devicePath(path))}`;
     return spawnShell(this.conn, command, { signal: opts.signal, failOnNonZero: true }).stdout;
-  }
-
-  async sockets(dir: string): Promise<string[]> {
-    const d = devicePath(dir);
-    const { stdout } = await this.run(`cd ${quote(d)} && find . -type s -print0`);
-    return stdout
-      .split('\0')
-      .filter(Boolean)
-      .map((p) => p.replace(/^\.\//, ''));
   }
 
   tarOut(dir: string, opts: TarOutOptions = {}): Readable {
@@ -214,12 +223,19 @@ export class AdbDevice implements Device {
     await this.run(`settings ${USER} put ${n} ${k} ${quote(v)}`);
   }
 
-  async namesIn(dir: string, prefix: string): Promise<string[]> {
+  async namesIn(dirs: readonly string[], prefix: string): Promise<string[][]> {
     // the prefix is a glob's literal part, so it may only hold characters no shell treats specially
     if (!/^[A-Za-z0-9._-]+$/.test(prefix)) throw new Error(`unsafe name prefix ${JSON.stringify(prefix)}`);
-    // mksh leaves a glob that matches nothing as it is, hence the -e/-L test of each match
-    const script = `cd ${quote(devicePath(dir))} 2>/dev/null || exit 0; for f in ${prefix}*; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\0' "$f"; fi; done`;
-    return (await this.run(script)).stdout.split('\0').filter(Boolean);
+    const list = dirs.map((d) => quote(devicePath(d))).join(' ');
+    // `<index>/<name>\0` per match: a name holds neither / nor NUL. mksh leaves a glob that
+    // matches nothing as it is, hence the -e/-L test of each match
+    const script = `i=0; for d in ${list}; do if cd "$d" 2>/dev/null; then for f in ${prefix}*; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s/%s\\0' "$i" "$f"; fi; done; fi; i=$((i+1)); done`;
+    const names = dirs.map((): string[] => []);
+    for (const entry of (await this.run(script)).stdout.split('\0')) {
+      const slash = entry.indexOf('/');
+      if (slash > 0) names[Number(entry.slice(0, slash))]?.push(entry.slice(slash + 1));
+    }
+    return names;
   }
 
   async install(apks: DeviceApk[], opts: StreamOptions & { installer?: string } = {}): Promise<void> {
@@ -283,6 +299,9 @@ export class AdbDevice implements Device {
     return ERRORS.deviceCommandFailed(this.conn.address, why);
   }
 }
+
+/** apparent bytes (-b) match what tar will carry; Android 10's toybox 0.8.0 only has -k */
+const duScript = (quoted: string) => `du -sb ${quoted} 2>/dev/null || { echo k; du -sk ${quoted}; }`;
 
 /** `[ro.build.version.sdk]: [33]` lines */
 export function parseGetprop(text: string): Record<string, string> {

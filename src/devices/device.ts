@@ -122,8 +122,12 @@ export interface Device {
   readFile(path: string, opts?: StreamOptions): Readable;
   /** a file's last `bytes` bytes (all of it when shorter), read from the end on the device */
   readTail(path: string, bytes: number, opts?: StreamOptions): Readable;
-  /** paths (relative to dir) of the UNIX sockets under dir, which tar cannot archive */
-  sockets(dir: string): Promise<string[]>;
+  /**
+   * in one command, what a backup needs of a folder before it copies it: its bytes (as usage)
+   * and the paths (relative to it) of the UNIX sockets in it, which tar cannot archive; null
+   * when it does not exist
+   */
+  folderFacts(dir: string): Promise<{ bytes: number; sockets: string[] } | null>;
   /**
    * `tar -cf - -C dir .` as a stream; rejects through the stream if the folder is missing or tar
    * fails, except for the sockets it skips (toybox reports them and exits 1)
@@ -150,8 +154,8 @@ export interface Device {
   settings(ns: SettingsNamespace): Promise<Map<string, string>>;
   /** `settings --user 0 put <ns> <key> <value>` */
   putSetting(ns: SettingsNamespace, key: string, value: string): Promise<void>;
-  /** names of the entries directly in dir that start with `prefix` (none when dir is missing) */
-  namesIn(dir: string, prefix: string): Promise<string[]>;
+  /** for each folder, in one command, the names of its entries that start with `prefix` (none when it is missing) */
+  namesIn(dirs: readonly string[], prefix: string): Promise<string[][]>;
   /** installs an APK set already on the device in one install session for user 0 */
   install(apks: DeviceApk[], opts?: StreamOptions & { installer?: string }): Promise<void>;
   /** uninstalls for user 0 only: other users keep the app and their data */

@@ -49,7 +49,8 @@ export async function writeJournal(device: Device, token: string, targets: z.inp
 /** returns what it undid, for the task's log */
 export async function undoInterruptedFileRestores(device: Device): Promise<string[]> {
   const undone: string[] = [];
-  for (const name of await device.namesIn(APK_STAGING_DIR, STAGING_PREFIX)) {
+  const [names = []] = await device.namesIn([APK_STAGING_DIR], STAGING_PREFIX);
+  for (const name of names) {
     const token = JOURNAL.exec(name)?.[1];
     if (!token) continue;
     const dir = `${APK_STAGING_DIR}/${name}`;

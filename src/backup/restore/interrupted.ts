@@ -17,9 +17,11 @@ const SCRATCH = /^\.cpb-[0-9a-f]{12}-(new|old|apk)-(.+)$/;
 /** returns what it undid, for the task's log */
 export async function undoInterruptedRestores(device: Device): Promise<string[]> {
   const undone: string[] = [];
-  for (const part of DATA_PARTS) {
-    const parent = posix.dirname(partFolder('a.b', part));
-    for (const name of await device.namesIn(parent, STAGING_PREFIX)) {
+  const parents = DATA_PARTS.map((part) => posix.dirname(partFolder('a.b', part)));
+  const found = await device.namesIn([...parents, APK_STAGING_DIR], STAGING_PREFIX);
+  for (const [i, part] of DATA_PARTS.entries()) {
+    const parent = parents[i] as string;
+    for (const name of found[i] ?? []) {
       const m = SCRATCH.exec(name);
       const [what, pkg] = [m?.[1], m?.[2]];
       if (!m || !isPackageName(pkg)) continue; // not ours: leave it
@@ -37,7 +39,7 @@ export async function undoInterruptedRestores(device: Device): Promise<string[]>
       }
     }
   }
-  for (const name of await device.namesIn(APK_STAGING_DIR, STAGING_PREFIX)) {
+  for (const name of found[DATA_PARTS.length] ?? []) {
     if (!SCRATCH.test(name)) continue;
     await device.remove(`${APK_STAGING_DIR}/${name}`);
     undone.push(`${name}: staged APKs removed`);
