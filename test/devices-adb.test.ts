@@ -259,6 +259,14 @@ describe('AdbDevice', () => {
     await expect(device.move(target, '/data/local/tmp/restored/moved')).rejects.toThrow(/destination exists/);
     await device.remove('/data/local/tmp/restored/moved');
     expect(existsSync(host('/data/local/tmp/restored/moved'))).toBe(false);
+    // several at once, a missing one among them
+    mkdirSync(host('/data/local/tmp/rm-a/x'), { recursive: true });
+    mkdirSync(host('/data/local/tmp/rm b'));
+    await device.remove('/data/local/tmp/rm-a', '/data/local/tmp/rm-missing', '/data/local/tmp/rm b');
+    expect([existsSync(host('/data/local/tmp/rm-a')), existsSync(host('/data/local/tmp/rm b'))]).toEqual([
+      false,
+      false,
+    ]);
 
     await expect(device.tarIn(target, Readable.from([Buffer.alloc(1024, 7)]))).rejects.toThrow(/tar -xf .* exited/);
   });
@@ -328,6 +336,7 @@ describe('AdbDevice', () => {
         () => device.move(path, '/data/local/tmp/x'),
         () => device.move('/data/local/tmp/x', path),
         () => device.remove(path),
+        () => device.remove('/data/local/tmp/x', path),
       ]) {
         await expect(call()).rejects.toMatchObject({ code: 'InvalidParameter' });
       }

@@ -203,8 +203,9 @@ export class AdbDevice implements Device {
     return (await this.run(script)).stdout.trim() !== 'absent';
   }
 
-  async remove(path: string): Promise<void> {
-    await this.run(`rm -rf ${quote(devicePath(path))}`);
+  async remove(...paths: string[]): Promise<void> {
+    if (paths.length === 0) return;
+    await this.run(`rm -rf ${paths.map((p) => quote(devicePath(p))).join(' ')}`);
   }
 
   async settings(ns: SettingsNamespace): Promise<Map<string, string>> {

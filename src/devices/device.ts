@@ -148,8 +148,8 @@ export interface Device {
    * a folder is never moved into another
    */
   move(from: string, to: string): Promise<boolean>;
-  /** rm -rf */
-  remove(path: string): Promise<void>;
+  /** rm -rf, of several paths in one command */
+  remove(...paths: string[]): Promise<void>;
   /** `settings list <ns>`: the provider's name=value pairs (user 0) */
   settings(ns: SettingsNamespace): Promise<Map<string, string>>;
   /** `settings --user 0 put <ns> <key> <value>` */

@@ -69,7 +69,8 @@ export async function stageApp(run: RestoreRun, cursor: ArchiveCursor, app: AppM
 }
 
 export async function removeScratch(device: Device, staged: StagedApp): Promise<void> {
-  for (const dir of staged.scratch) await device.remove(dir).catch(() => {});
+  // one command for all: rm -rf goes on past a path it cannot remove
+  await device.remove(...staged.scratch).catch(() => {});
 }
 
 /** one part into its staging folder; the folder must then hold exactly what was streamed */
