@@ -111,23 +111,28 @@ export class PacketDecoder {
 
   /** the next n bytes as views of the chunks they arrived in */
   private take(n: number): Buffer[] {
-    const parts: Buffer[] = [];
-    let left = n;
-    while (left > 0) {
-      const first = this.chunks[0] as Buffer;
-      if (first.length <= left) {
-        parts.push(first);
-        this.chunks.shift();
-        left -= first.length;
-      } else {
-        parts.push(first.subarray(0, left));
-        this.chunks[0] = first.subarray(left);
-        left = 0;
-      }
-    }
     this.buffered -= n;
-    return parts;
+    return takeBytes(this.chunks, n);
   }
+}
+
+/** removes the first n bytes from `chunks` (which hold at least that many) and returns them as views, uncopied */
+export function takeBytes(chunks: Buffer[], n: number): Buffer[] {
+  const taken: Buffer[] = [];
+  let left = n;
+  while (left > 0) {
+    const first = chunks[0] as Buffer;
+    if (first.length <= left) {
+      taken.push(first);
+      chunks.shift();
+      left -= first.length;
+    } else {
+      taken.push(first.subarray(0, left));
+      chunks[0] = first.subarray(left);
+      left = 0;
+    }
+  }
+  return taken;
 }
 
 function packet(command: number, arg0: number, arg1: number, parts: Buffer[]): Packet {

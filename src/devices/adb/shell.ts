@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { ERRORS } from '../../errors.ts';
 import type { AdbConnection } from './adb-connection.ts';
 import type { AdbStream } from './adb-stream.ts';
+import { takeBytes } from './packet.ts';
 import {
   SHELL_CLOSE_STDIN,
   SHELL_EXIT,
@@ -156,25 +157,11 @@ export function commandFailed(conn: AdbConnection, command: string, result: Shel
  */
 async function pumpStdin(adb: AdbStream, stdin: Readable, maxPayload: number, ended: () => boolean) {
   const room = maxPayload - SHELL_HEADER;
-  let parts: Buffer[] = [];
+  const parts: Buffer[] = [];
   let size = 0;
   const send = async (n: number) => {
-    const taken: Buffer[] = [];
-    let left = n;
-    while (left > 0) {
-      const head = parts[0] as Buffer;
-      if (head.length <= left) {
-        taken.push(head);
-        parts.shift();
-        left -= head.length;
-      } else {
-        taken.push(head.subarray(0, left));
-        parts[0] = head.subarray(left);
-        left = 0;
-      }
-    }
     size -= n;
-    await adb.writePacket([shellHeader(SHELL_STDIN, n), ...taken]);
+    await adb.writePacket([shellHeader(SHELL_STDIN, n), ...takeBytes(parts, n)]);
   };
   for await (const data of stdin as AsyncIterable<Buffer | string>) {
     const chunk = typeof data === 'string' ? Buffer.from(data) : data;
@@ -188,6 +175,5 @@ async function pumpStdin(adb: AdbStream, stdin: Readable, maxPayload: number, en
   }
   if (ended()) return;
   if (size > 0) await send(size);
-  parts = [];
   if (!ended()) await adb.writePacket([shellHeader(SHELL_CLOSE_STDIN, 0)]);
 }

@@ -1,4 +1,5 @@
 import { Duplex } from 'node:stream';
+import { takeBytes } from '../../devices/adb/packet.ts';
 
 // One ADB stream seen from the device, as a Node Duplex so services can simply pipe.
 // Outbound: bytes are coalesced and sent as WRTEs of at most `maxData` bytes, one in flight
@@ -127,20 +128,7 @@ export class AdbStream extends Duplex {
   }
 
   private takePending(n: number): Buffer {
-    const parts: Buffer[] = [];
-    let left = n;
-    while (left > 0) {
-      const head = this.pending[0] as Buffer;
-      if (head.length <= left) {
-        parts.push(head);
-        this.pending.shift();
-        left -= head.length;
-      } else {
-        parts.push(head.subarray(0, left));
-        this.pending[0] = head.subarray(left);
-        left = 0;
-      }
-    }
+    const parts = takeBytes(this.pending, n);
     this.pendingBytes -= n;
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, n);
   }
