@@ -1,16 +1,15 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { writeAppData } from './app-data.ts';
-import { cli, cpu, cpuSince, freePort, peakRss, waitOutput } from './processes.ts';
+import { cli, cpu, cpuSince, freePort, peakRss, registerPhones, settleTask, stopAll, waitOutput } from './processes.ts';
 
 // Four phones backed up at once by one service (one BackupApp naming all four), next to four raw
 // pipelines `adb exec-out 'tar -cf - -C DIR .' | zstd -3 > file` run at once on the same phones.
 // Aggregate throughput is the four apps' bytes over the wall time of the whole batch.
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'cloudphone-backup.js');
 const PKG = 'com.example.notes';
 const CE = `/data/user/0/${PKG}`;
 
@@ -57,14 +56,11 @@ export async function run(): Promise<string> {
     const rawSeconds = (performance.now() - start) / 1000;
 
     const data = join(dir, 'data');
-    const key = JSON.parse(
-      execFileSync('node', [BIN, 'keys', 'create', '--json', '--data-dir', data], { encoding: 'utf8' }),
+    const ids = ports.map((_, i) => `acp-par${i}`);
+    const key = registerPhones(
+      data,
+      ports.map((port, i) => ({ id: ids[i] as string, port })),
     );
-    const ids = ports.map((port, i) => {
-      const id = `acp-par${i}`;
-      execFileSync('node', [BIN, 'instances', 'add', '--id', id, '--adb', `127.0.0.1:${port}`, '--data-dir', data]);
-      return id;
-    });
     const apiPort = await freePort();
     // as many tasks at once as phones, so the batch is not queued behind the worker's default
     const serve = cli(['serve', '--data-dir', data, '--port', String(apiPort), '--concurrency', String(phones)], procs);
@@ -83,15 +79,8 @@ export async function run(): Promise<string> {
       BackupFilePath: 'oss://bench/parallel/',
       UploadEndpoint: 'oss-bench.local',
     });
-    for (;;) {
-      const body = await rpc.request<{ Data: Record<string, string | number>[] }>('DescribeTasks', {
-        TaskIds: [backup.TaskId],
-      });
-      const t = body.Data[0];
-      if (t?.TaskStatus === 'Finished') break;
-      if (t?.TaskStatus === 'Failed' || t?.TaskStatus === 'PartFinished') throw new Error(`batch ${t.TaskStatus}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const batch = await settleTask(rpc, backup.TaskId);
+    if (batch.TaskStatus !== 'Finished') throw new Error(`batch ${batch.TaskStatus}: ${batch.ErrorMsg}`);
     const seconds = (performance.now() - start) / 1000;
     const used = cpuSince(before, cpu(serve.pid));
     const rss = peakRss(serve.pid);
@@ -110,12 +99,7 @@ export async function run(): Promise<string> {
       '',
     ].join('\n');
   } finally {
-    for (const p of procs) p.kill('SIGTERM');
-    try {
-      execFileSync('adb', ['-P', String(adbPort), 'kill-server'], { stdio: 'ignore' });
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll(procs, dir, adbPort);
   }
 }
 

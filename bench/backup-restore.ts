@@ -4,7 +4,20 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { writeAppData } from './app-data.ts';
-import { adbServerPid, type Cpu, cli, cpu, cpuSince, freePort, peakRss, timedShell, waitOutput } from './processes.ts';
+import {
+  adbServerPid,
+  type Cpu,
+  cli,
+  cpu,
+  cpuSince,
+  freePort,
+  peakRss,
+  registerPhones,
+  settleTask,
+  stopAll,
+  timedShell,
+  waitOutput,
+} from './processes.ts';
 
 // BackupApp and RecoverApp of one app of 0 MB (the seeded app alone: the per-task fixed cost),
 // 10 MB, 100 MB and 1 GiB, end to end through separate processes (two emulated phones, the
@@ -12,7 +25,6 @@ import { adbServerPid, type Cpu, cli, cpu, cpuSince, freePort, peakRss, timedShe
 // data in the same run: `adb exec-out 'tar -cf - -C DIR .' | zstd -3 > file` to back up and
 // `zstd -dc file | adb exec-in 'tar -xf - -C DIR'` to restore onto the other phone.
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'cloudphone-backup.js');
 const PKG = 'com.example.notes';
 const CE = `/data/user/0/${PKG}`;
 const ENDPOINT = 'oss-bench.local';
@@ -38,11 +50,10 @@ export async function run(): Promise<string> {
     for (const p of phones) adb('connect', `127.0.0.1:${p.port}`);
     const adbServer = adbServerPid(adbPort);
     const data = join(dir, 'data');
-    const key = JSON.parse(
-      execFileSync('node', [BIN, 'keys', 'create', '--json', '--data-dir', data], { encoding: 'utf8' }),
-    );
-    for (const [id, p] of [['acp-src', src] as const, ['acp-dst', dst] as const])
-      execFileSync('node', [BIN, 'instances', 'add', '--id', id, '--adb', `127.0.0.1:${p.port}`, '--data-dir', data]);
+    const key = registerPhones(data, [
+      { id: 'acp-src', port: src.port },
+      { id: 'acp-dst', port: dst.port },
+    ]);
     const apiPort = await freePort();
     const serve = cli(['serve', '--data-dir', data, '--port', String(apiPort)], procs);
     await waitOutput(serve, /API on/);
@@ -123,12 +134,7 @@ export async function run(): Promise<string> {
     }
     return report(rows);
   } finally {
-    for (const p of procs) p.kill('SIGTERM');
-    try {
-      execFileSync('adb', ['-P', String(adbPort), 'kill-server'], { stdio: 'ignore' });
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll(procs, dir, adbPort);
   }
 }
 
@@ -179,15 +185,8 @@ async function startPhone(root: string, procs: ChildProcess[]): Promise<Phone> {
 }
 
 async function settle(rpc: RPCClient, taskId: string): Promise<void> {
-  for (;;) {
-    const body = await rpc.request<{ Data: { TaskStatus: string; ErrorMsg: string }[] }>('DescribeTasks', {
-      TaskIds: [taskId],
-    });
-    const t = body.Data[0];
-    if (t?.TaskStatus === 'Finished') return;
-    if (t?.TaskStatus === 'Failed' || t?.TaskStatus === 'PartFinished') throw new Error(`task failed: ${t.ErrorMsg}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const t = await settleTask(rpc, taskId);
+  if (t.TaskStatus !== 'Finished') throw new Error(`task ${t.TaskStatus}: ${t.ErrorMsg}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(await run());

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -88,4 +88,46 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+export interface SdkKey {
+  AccessKeyId: string;
+  AccessKeySecret: string;
+}
+
+/** through the CLI: an SDK key in `data`, and each phone registered as an instance */
+export function registerPhones(data: string, phones: readonly { id: string; port: number }[]): SdkKey {
+  const key = JSON.parse(
+    execFileSync('node', [BIN, 'keys', 'create', '--json', '--data-dir', data], { encoding: 'utf8' }),
+  ) as SdkKey;
+  for (const { id, port } of phones)
+    execFileSync('node', [BIN, 'instances', 'add', '--id', id, '--adb', `127.0.0.1:${port}`, '--data-dir', data]);
+  return key;
+}
+
+export type TaskRow = Record<string, string | number>;
+
+/** polls DescribeTasks every 50 ms until the task settles; returns its row */
+export async function settleTask(
+  rpc: { request<T>(action: string, params: object): Promise<T> },
+  taskId: string,
+): Promise<TaskRow> {
+  for (;;) {
+    const body = await rpc.request<{ Data: TaskRow[] }>('DescribeTasks', { TaskIds: [taskId] });
+    const t = body.Data[0];
+    if (t && ['Finished', 'PartFinished', 'Failed'].includes(String(t.TaskStatus))) return t;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** ends a bench's processes (and the adb server it started, if any), then removes its folder */
+export async function stopAll(procs: ChildProcess[], dir: string, adbPort?: number): Promise<void> {
+  for (const p of procs) p.kill('SIGTERM');
+  if (adbPort !== undefined) {
+    try {
+      execFileSync('adb', ['-P', String(adbPort), 'kill-server'], { stdio: 'ignore' });
+    } catch {}
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,18 +7,15 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startFaultProxy } from '../test/helpers/fault-proxy.ts';
 import { startMoto } from '../test/helpers/moto.ts';
 import { writeAppData } from './app-data.ts';
-import { cli, freePort, waitOutput } from './processes.ts';
+import { cli, freePort, registerPhones, settleTask, type TaskRow, waitOutput } from './processes.ts';
 
 // One RecoverApp from one backup onto 10 emulated phones, through the s3 driver against moto with
 // the fault proxy in between counting every request and the bytes each answer carried, so the
 // reads per target are what the store really served (each target reads the archive itself, once).
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'cloudphone-backup.js');
 const PKG = 'com.example.notes';
 const ENDPOINT = 'oss-fanout.local';
 const BUCKET = 'fanout';
-
-type Task = Record<string, string | number>;
 
 export async function run(): Promise<string> {
   const targets = Number(process.env.BENCH_FANOUT_TARGETS ?? 10);
@@ -48,14 +45,11 @@ export async function run(): Promise<string> {
     }
     const ce = join(dir, 'phone0', 'data/user/0', PKG);
     const bytes = writeAppData(join(ce, 'files', 'bench'), mb * 2 ** 20, statSync(ce).uid);
-    const key = JSON.parse(
-      execFileSync('node', [BIN, 'keys', 'create', '--json', '--data-dir', data], { encoding: 'utf8' }),
+    const ids = ports.map((_, i) => `acp-fan${i}`);
+    const key = registerPhones(
+      data,
+      ports.map((port, i) => ({ id: ids[i] as string, port })),
     );
-    const ids = ports.map((port, i) => {
-      const id = `acp-fan${i}`;
-      execFileSync('node', [BIN, 'instances', 'add', '--id', id, '--adb', `127.0.0.1:${port}`, '--data-dir', data]);
-      return id;
-    });
     // named one by one: the S3 client marks the credentials object it was given
     const { accessKeyId, secretAccessKey } = moto.credentials;
     const s3 = {
@@ -96,7 +90,7 @@ export async function run(): Promise<string> {
       BackupFilePath: `oss://${BUCKET}/fanout/`,
       UploadEndpoint: ENDPOINT,
     });
-    const made = await settle(rpc, backup.TaskId);
+    const made = await settleTask(rpc, backup.TaskId);
     if (made.TaskStatus !== 'Finished') throw new Error(`the backup ended ${made.TaskStatus}: ${made.ErrorMsg}`);
     const fileId = backup.Data[0]?.BackupFileId;
     const files = await rpc.request<{ Data: { FileSize: number }[] }>('DescribeBackupFiles', { BackupFileId: fileId });
@@ -108,13 +102,13 @@ export async function run(): Promise<string> {
       AndroidInstanceIdList: ids,
       UploadType: 'OSS',
     });
-    const batch = await settle(rpc, recover.TaskId);
+    const batch = await settleTask(rpc, recover.TaskId);
     const seconds = (performance.now() - start) / 1000;
     const reads = proxy.log.slice(from).filter((r) => r.op === 'GetObject');
     const archiveReads = reads.filter((r) => !r.path.endsWith('.json'));
     const sidecarReads = reads.filter((r) => r.path.endsWith('.json'));
     const sum = (rs: typeof reads) => rs.reduce((n, r) => n + r.responseBytes, 0);
-    const children = await rpc.request<{ Data: Task[] }>('DescribeTasks', {
+    const children = await rpc.request<{ Data: TaskRow[] }>('DescribeTasks', {
       ParentTaskId: recover.TaskId,
       MaxResults: 100,
     });
@@ -147,15 +141,3 @@ export async function run(): Promise<string> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-/** polls DescribeTasks until the batch settles; returns its row */
-async function settle(rpc: RPCClient, taskId: string): Promise<Task> {
-  for (;;) {
-    const body = await rpc.request<{ Data: Task[] }>('DescribeTasks', { TaskIds: [taskId] });
-    const t = body.Data[0];
-    if (t && ['Finished', 'PartFinished', 'Failed'].includes(String(t.TaskStatus))) return t;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(await run());
