@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.ts';
 import { type Measured, measure, measureBare, SHAPE } from './load-run.ts';
-import { freePort } from './processes.ts';
+import { freePort, nodeFlags } from './processes.ts';
 import { copyTasks, seedTasks } from './seed-tasks.ts';
 
 // DescribeTasks requests/s with 100,000 tasks in the database, on SQLite and on PostgreSQL,
@@ -68,7 +68,7 @@ export async function run(): Promise<string> {
       const args = ['serve', '--no-worker', '--port', String(port), '--data-dir', join(dir, backend)];
       const log = openSync(join(dir, `${backend}.log`), 'a');
       const db = backend === 'postgres' ? ['--database-url', postgresUrl] : [];
-      const serve = spawn('node', [BIN, ...args, ...db], { stdio: ['ignore', log, 'inherit'] });
+      const serve = spawn('node', [...nodeFlags(), BIN, ...args, ...db], { stdio: ['ignore', log, 'inherit'] });
       procs.push(serve);
       const origin = `http://127.0.0.1:${port}`;
       await ready(`${origin}/healthz`);

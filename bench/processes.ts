@@ -14,9 +14,13 @@ export const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf
  * `BENCH_CPU_PROF=DIR` makes every spawned process (phones and services) write a V8 CPU profile
  * there on exit; `BENCH_NODE_FLAGS` adds Node flags (e.g. `--max-semi-space-size=2`) to each
  */
-export function cli(args: string[], procs: ChildProcess[]): ChildProcess {
+export function nodeFlags(): string[] {
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const p = spawn('node', [...prof, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), BIN, ...args], {
+  return [...prof, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+}
+
+export function cli(args: string[], procs: ChildProcess[]): ChildProcess {
+  const p = spawn('node', [...nodeFlags(), BIN, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   procs.push(p);

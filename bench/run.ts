@@ -8,6 +8,7 @@ import { join } from 'node:path';
 const BENCHES = [
   './adb-throughput.ts',
   './backup-restore.ts',
+  './node-floor.ts',
   './backup-parallel.ts',
   './restore-fanout.ts',
   './api-fuzz.ts',

@@ -217,3 +217,30 @@ describe('headers other tars wrote', () => {
     await expect(firstHeader(foreignHeader({ 108: toybox083(3_000_000n, 8) }))).rejects.toThrow('owner out of range');
   });
 });
+
+describe('the tar reader over a device stream', () => {
+  const entry = (path: string, body: Buffer) => [
+    encodeHeader({ path, type: 'file', mode: 0o600, uid: 0, gid: 0, size: body.length, mtime: 0, linkpath: '' }),
+    body,
+    Buffer.alloc(padding(body.length)),
+  ];
+
+  it('copies only a header that spans two chunks, and passes the data after it on as views of its chunk', async () => {
+    const first = Buffer.alloc(700, 1);
+    const second = Buffer.alloc(40_000, 2);
+    const tar = Buffer.concat([...entry('a', first), ...entry('b', second), Buffer.alloc(1024)]);
+    // the first chunk ends 100 bytes into b's header (a's header, data and padding are 1536 bytes):
+    // the second holds the rest of that header and all of b's data
+    const split = 1536 + 100;
+    const chunks = [Buffer.from(tar.subarray(0, split)), Buffer.from(tar.subarray(split))];
+    const data: Buffer[] = [];
+    let path = '';
+    for await (const ev of readTar(Readable.from(chunks))) {
+      if (ev.kind === 'entry') path = ev.header.path;
+      if (ev.kind === 'data' && path === 'b') data.push(ev.chunk);
+    }
+    expect(Buffer.concat(data).equals(second)).toBe(true);
+    // the old reader joined the header's tail to the whole next chunk, so every byte of b was copied
+    for (const d of data) expect(d.buffer).toBe((chunks[1] as Buffer).buffer);
+  });
+});

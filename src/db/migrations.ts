@@ -226,6 +226,24 @@ const taskListIndexes: Migration = {
   },
 };
 
+/**
+ * A batch's BytesDone/BytesTotal are its children's sums (tasks-repo.ts childBytes), two
+ * correlated sums per listed batch. With the byte columns in the parent index they are read from
+ * the index alone, not from each child's row: the console's page of 20 batches went from 0.31
+ * to 0.13 ms on SQLite at 100,000 tasks (sqlite3 .timer). It replaces tasks_parent, whose lookups
+ * (a batch's children, the parent joins) it serves as well.
+ */
+const childBytesIndex: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createIndex('tasks_parent_bytes')
+      .on('tasks')
+      .columns(['parent_id', 'bytes_done', 'bytes_total'])
+      .execute();
+    await db.schema.dropIndex('tasks_parent').execute();
+  },
+};
+
 export const migrations: MigrationProvider = {
   getMigrations: async () => ({
     '0001_init': init,
@@ -236,5 +254,6 @@ export const migrations: MigrationProvider = {
     '0006_client_tokens': clientTokens,
     '0007_instance_backups': instanceBackups,
     '0010_task_list_indexes': taskListIndexes,
+    '0011_child_bytes_index': childBytesIndex,
   }),
 };

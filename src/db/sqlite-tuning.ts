@@ -34,7 +34,7 @@ export function withStatementCache(file: SQLite.Database): SqliteDatabase {
  * SQLite gathers no statistics unless told to (PostgreSQL's autovacuum analyzes on its own), and
  * without them its planner cannot tell a selective index from an unselective one: DescribeTasks
  * by TaskIds or ParentTaskId walked every task of the account through (account, created) instead
- * of the primary key or tasks_parent (35 ms instead of 0.03 ms at 100,000 tasks). SQLite's advice
+ * of the primary key or the parent index (35 ms instead of 0.03 ms at 100,000 tasks). SQLite's advice
  * for long-lived connections: `optimize=0x10002` on open, plain `optimize` every hour or so
  * (https://sqlite.org/pragma.html#pragma_optimize); both analyze only tables that changed a lot
  * since, under a bounded analysis_limit, so they stay quick on a large database.

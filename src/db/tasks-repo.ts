@@ -97,7 +97,8 @@ export function toTask(r: Selectable<TaskTable>): Task {
 
 /**
  * A batch moves no bytes itself: its BytesDone/BytesTotal are its children's, summed when read
- * (so they are live; its own columns stay 0). Two correlated sums over the parent_id index.
+ * (so they are live; its own columns stay 0). Two correlated sums, read from the parent index
+ * alone (migration 0011).
  */
 const childBytes = (eb: ExpressionBuilder<Database, 'tasks'>) =>
   (['bytesDone', 'bytesTotal'] as const).map((column) =>

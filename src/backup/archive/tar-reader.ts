@@ -90,28 +90,42 @@ class ByteReader {
   private pending: Buffer = Buffer.alloc(0);
   constructor(private readonly it: AsyncIterator<Buffer>) {}
 
-  private async fill(): Promise<boolean> {
+  private async next(): Promise<Buffer | null> {
     const next = await this.it.next();
-    if (next.done) return false;
-    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    return true;
+    if (next.done) return null;
+    return Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
   }
 
+  /**
+   * n bytes; a read across chunks copies just those n (a header split over two socket reads used
+   * to join the whole next chunk onto the tail, so every chunk of small files was copied again)
+   */
   async readExact(n: number): Promise<Buffer | null> {
-    while (this.pending.length < n) {
-      if (!(await this.fill())) {
-        if (this.pending.length === 0) return null;
+    const parts = this.pending.length ? [this.pending] : [];
+    let have = this.pending.length;
+    while (have < n) {
+      const chunk = await this.next();
+      if (!chunk) {
+        if (have === 0) return null;
         throw new TarFormatError('tar: truncated stream');
       }
+      parts.push(chunk);
+      have += chunk.length;
     }
-    const out = this.pending.subarray(0, n);
-    this.pending = this.pending.subarray(n);
-    return out;
+    const last = parts.pop() as Buffer;
+    const keep = last.length - (have - n);
+    this.pending = last.subarray(keep);
+    if (parts.length === 0) return last.subarray(0, keep);
+    parts.push(last.subarray(0, keep));
+    return Buffer.concat(parts, n);
   }
 
   async readUpTo(n: number): Promise<Buffer | null> {
-    if (this.pending.length === 0 && !(await this.fill())) return null;
+    while (this.pending.length === 0) {
+      const chunk = await this.next();
+      if (!chunk) return null;
+      this.pending = chunk;
+    }
     const out = this.pending.subarray(0, Math.min(n, this.pending.length));
     this.pending = this.pending.subarray(out.length);
     return out;
@@ -126,6 +140,7 @@ class ByteReader {
   }
 
   async drain(): Promise<void> {
-    while (await this.fill()) this.pending = Buffer.alloc(0);
+    this.pending = Buffer.alloc(0);
+    while (await this.next());
   }
 }

@@ -38,13 +38,19 @@ export interface ShellOptions {
 }
 
 const MAX_STDERR = 64 * 1024;
+/** stdout pieces buffered before the device is held back (each at most one socket read) */
+const STDOUT_CHUNKS = 16;
 /** how long a command whose input failed gets to exit before its stream is closed under it */
 const INPUT_FAILURE_GRACE_MS = 5000;
 
 export function spawnShell(conn: AdbConnection, command: string, opts: ShellOptions = {}): ShellProcess {
   let adb: AdbStream | null = null;
   let done = false;
+  // chunks as they came (object mode): a byte-mode Readable's read() joins whatever is buffered
+  // into a new buffer, which for a device tar meant one more copy, and allocation, of most of it
   const stdout = new Readable({
+    objectMode: true,
+    highWaterMark: STDOUT_CHUNKS,
     read: () => adb?.resume(),
     destroy: (err, cb) => {
       done = true;
