@@ -243,4 +243,12 @@ describe('the tar reader over a device stream', () => {
     // the old reader joined the header's tail to the whole next chunk, so every byte of b was copied
     for (const d of data) expect(d.buffer).toBe((chunks[1] as Buffer).buffer);
   });
+
+  it('reads an empty pax record that ends exactly where a chunk ends', async () => {
+    const pax = foreignHeader({ 156: 'x' }); // a pax record of 0 bytes
+    const rest = Buffer.concat([...entry('a', Buffer.from('after an empty pax record')), Buffer.alloc(1024)]);
+    const paths: string[] = [];
+    for await (const ev of readTar(Readable.from([pax, rest]))) if (ev.kind === 'entry') paths.push(ev.header.path);
+    expect(paths).toEqual(['a']);
+  });
 });

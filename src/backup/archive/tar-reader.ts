@@ -101,6 +101,11 @@ class ByteReader {
    * to join the whole next chunk onto the tail, so every chunk of small files was copied again)
    */
   async readExact(n: number): Promise<Buffer | null> {
+    if (this.pending.length >= n) {
+      const out = this.pending.subarray(0, n);
+      this.pending = this.pending.subarray(n);
+      return out;
+    }
     const parts = this.pending.length ? [this.pending] : [];
     let have = this.pending.length;
     while (have < n) {
