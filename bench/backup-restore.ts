@@ -4,6 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { writeAppData } from './app-data.ts';
+import { sampleCpu } from './fleet-cpu.ts';
 import {
   adbServerPid,
   type Cpu,
@@ -12,6 +13,7 @@ import {
   cpuSince,
   freePort,
   peakRss,
+  reapedCli,
   registerPhones,
   settleTask,
   stopAll,
@@ -32,7 +34,7 @@ const ENDPOINT = 'oss-bench.local';
 interface Row {
   mib: number;
   sourceBytes: number;
-  raw: { backup: number; restore: number; backupCpu: number; zst: number };
+  raw: { backup: number; restore: number; backupCpu: number; backupPhone: number; restorePhone: number; zst: number };
   backup: { seconds: number; service: Cpu; phone: number; archive: number };
   recover: { seconds: number; service: Cpu; phone: number };
   rss: number;
@@ -75,11 +77,16 @@ export async function run(): Promise<string> {
       const zst = join(dir, 'raw.tar.zst');
       const s = (p: Phone) => `adb -P ${adbPort} -s 127.0.0.1:${p.port}`;
       const adbBefore = cpu(adbServer);
+      let phoneBefore = phoneCpu(src);
       const rawBackup = timedShell(`${s(src)} exec-out 'tar -cf - -C ${CE} .' | zstd -3 -q > ${zst}`);
       const adbCpu = cpuSince(adbBefore, cpu(adbServer)).self;
+      const rawBackupPhone = phoneCpu(src) - phoneBefore;
+      phoneBefore = phoneCpu(dst);
       const rawRestore = timedShell(`zstd -dc ${zst} | ${s(dst)} exec-in 'tar -xf - -C ${CE}'`);
+      const rawRestorePhone = phoneCpu(dst) - phoneBefore;
 
-      let before = [cpu(serve.pid), cpu(src.proc.pid)] as const;
+      let serviceBefore = cpu(serve.pid);
+      phoneBefore = phoneCpu(src);
       let start = performance.now();
       const backup = await rpc.request<{ TaskId: string; Data: { BackupFileId: string }[] }>('BackupApp', {
         AndroidInstanceIdList: ['acp-src'],
@@ -89,14 +96,15 @@ export async function run(): Promise<string> {
       });
       await settle(rpc, backup.TaskId);
       const backupSeconds = (performance.now() - start) / 1000;
-      const backupService = cpuSince(before[0], cpu(serve.pid));
-      const backupPhone = cpuSince(before[1], cpu(src.proc.pid));
+      const backupService = cpuSince(serviceBefore, cpu(serve.pid));
+      const backupPhone = phoneCpu(src) - phoneBefore;
       const fileId = backup.Data[0]?.BackupFileId;
       const files = await rpc.request<{ Data: { FileSize: number }[] }>('DescribeBackupFiles', {
         BackupFileId: fileId,
       });
 
-      before = [cpu(serve.pid), cpu(dst.proc.pid)] as const;
+      serviceBefore = cpu(serve.pid);
+      phoneBefore = phoneCpu(dst);
       start = performance.now();
       const recover = await rpc.request<{ TaskId: string }>('RecoverApp', {
         BackupFileId: fileId,
@@ -105,7 +113,7 @@ export async function run(): Promise<string> {
       });
       await settle(rpc, recover.TaskId);
       const recoverSeconds = (performance.now() - start) / 1000;
-      const total = (c: Cpu) => c.self + c.children;
+      const recoverPhone = phoneCpu(dst) - phoneBefore;
       rows.push({
         mib,
         sourceBytes,
@@ -113,18 +121,20 @@ export async function run(): Promise<string> {
           backup: rawBackup.seconds,
           restore: rawRestore.seconds,
           backupCpu: rawBackup.cpu + adbCpu,
+          backupPhone: rawBackupPhone,
+          restorePhone: rawRestorePhone,
           zst: statSync(zst).size,
         },
         backup: {
           seconds: backupSeconds,
           service: backupService,
-          phone: total(backupPhone),
+          phone: backupPhone,
           archive: Number(files.Data[0]?.FileSize),
         },
         recover: {
           seconds: recoverSeconds,
-          service: cpuSince(before[0], cpu(serve.pid)),
-          phone: total(cpuSince(before[1], cpu(dst.proc.pid))),
+          service: cpuSince(serviceBefore, cpu(serve.pid)),
+          phone: recoverPhone,
         },
         rss: peakRss(serve.pid),
       });
@@ -164,9 +174,11 @@ function report(rows: Row[]): string {
     `Per-task fixed cost (the ${small.mib} MiB row: connection, package queries, \`du\`, APK, database writes, polling at 50 ms): BackupApp ${f(small.backup.seconds * 1000, 0)} ms, RecoverApp ${f(small.recover.seconds * 1000, 0)} ms, against ${f(small.raw.backup * 1000, 0)} / ${f(small.raw.restore * 1000, 0)} ms for the raw pipelines.`,
     '',
     `CPU-seconds per GB of app data, ${big.mib} MiB row, on ${cpus().length} cores:`,
-    `- raw backup (adb server + adb client + zstd -3): ${perGb(big.raw.backupCpu)}`,
-    `- BackupApp service: ${perGb(svc.self + svc.children)} (Node process ${perGb(svc.self)}, zstd child ${perGb(svc.children)}); phone (adbd, sandboxed tar) ${perGb(big.backup.phone)}`,
+    `- raw backup (adb server + adb client + zstd -3): ${perGb(big.raw.backupCpu)}; phone ${perGb(big.raw.backupPhone)}`,
+    `- BackupApp service: ${perGb(svc.self + svc.children)} (Node process ${perGb(svc.self)}, zstd child ${perGb(svc.children)}); phone ${perGb(big.backup.phone)}`,
+    `- raw restore: phone ${perGb(big.raw.restorePhone)}`,
     `- RecoverApp service: ${perGb(big.recover.service.self + big.recover.service.children)} (Node process ${perGb(big.recover.service.self)}, zstd child ${perGb(big.recover.service.children)}); phone ${perGb(big.recover.phone)}`,
+    'Phone: its emulator process and every sandboxed command it ran (adbd, the shell, tar, toybox), counted through a child subreaper, as in the fleet bench (bench/fleet-cpu.ts).',
     '',
   ].join('\n');
 }
@@ -179,10 +191,13 @@ interface Phone {
 
 async function startPhone(root: string, procs: ChildProcess[]): Promise<Phone> {
   const port = await freePort();
-  const proc = cli(['emulator', '--root', root, '--port', String(port), '--seed-apps'], procs);
+  const proc = reapedCli(['emulator', '--root', root, '--port', String(port), '--seed-apps'], procs);
   await waitOutput(proc, /listening on/);
   return { root, port, proc };
 }
+
+/** CPU seconds so far of a phone's whole tree (its subreaper, the emulator and what it ran) */
+const phoneCpu = (p: Phone) => sampleCpu({ phone: [p.proc.pid ?? 0] }).phone ?? 0;
 
 async function settle(rpc: RPCClient, taskId: string): Promise<void> {
   const t = await settleTask(rpc, taskId);

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { SUBREAPER } from './fleet-cpu.ts';
 
 // The benches' processes: the CLI spawned as a phone or a service, and what /proc says of them.
 // CPU is read from /proc/<pid>/stat (utime, stime, cutime, cstime: fields 14–17 of proc(5)),
@@ -21,6 +22,18 @@ export function nodeFlags(): string[] {
 
 export function cli(args: string[], procs: ChildProcess[]): ChildProcess {
   const p = spawn('node', [...nodeFlags(), BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  return p;
+}
+
+/**
+ * `cli` under a child subreaper (fleet-cpu.ts SUBREAPER): for an emulated phone, whose sandboxed
+ * commands are orphaned out of its tree, so that `sampleCpu` of the returned pid counts them
+ */
+export function reapedCli(args: string[], procs: ChildProcess[]): ChildProcess {
+  const p = spawn('python3', ['-c', SUBREAPER, 'node', ...nodeFlags(), BIN, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   procs.push(p);
