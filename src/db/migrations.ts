@@ -231,7 +231,9 @@ const taskListIndexes: Migration = {
  * correlated sums per listed batch. With the byte columns in the parent index they are read from
  * the index alone, not from each child's row: the console's page of 20 batches went from 0.31
  * to 0.13 ms on SQLite at 100,000 tasks (sqlite3 .timer). It replaces tasks_parent, whose lookups
- * (a batch's children, the parent joins) it serves as well.
+ * (a batch's children, the parent joins) it serves as well. The price: a progress write now
+ * changes an indexed column, so on PostgreSQL it is no longer a heap-only (HOT) update; a running
+ * task writes its progress at most every 300 ms (embedded-runner.ts), so that stays small.
  */
 const childBytesIndex: Migration = {
   async up(db: AnyDb) {
