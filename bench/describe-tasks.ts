@@ -6,7 +6,7 @@ import RPCClient from '@alicloud/pop-core';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { type Db, openDatabase } from '../src/db/database.ts';
-import { type PartQueries, timeParts } from './describe-tasks-parts.ts';
+import { type PartQueries, type Parts, timeParts } from './describe-tasks-parts.ts';
 import { type Measured, measure, measureBare, SHAPE } from './load-run.ts';
 import { freePort, nodeFlags } from './processes.ts';
 import { copyTasks, seedTasks } from './seed-tasks.ts';
@@ -119,7 +119,7 @@ async function withDb<T>(o: Parameters<typeof openDatabase>[0], fn: (db: Db) => 
   }
 }
 
-function partsReport(parts: Record<'sqlite' | 'postgres', Map<string, number>>, rows: Map<string, Row>): string {
+function partsReport(parts: Record<'sqlite' | 'postgres', Parts>, rows: Map<string, Row>): string {
   const lines = [
     '',
     "What one request costs before HTTP, in-process on the same databases (bench/describe-tasks-parts.ts: each step 2,000 times, one call at a time, on an idle process; µs per call, which on PostgreSQL is mostly each statement's round trip, not CPU). The first three steps are every signed request's; a query's row is its TotalCount, page and instance statuses:",
@@ -127,10 +127,12 @@ function partsReport(parts: Record<'sqlite' | 'postgres', Map<string, number>>, 
     '| Step | SQLite µs | PostgreSQL µs |',
     '|---|---:|---:|',
   ];
-  for (const [name, us] of parts.sqlite) {
-    lines.push(`| ${name} | ${us.toFixed(1)} | ${(parts.postgres.get(name) ?? 0).toFixed(1)} |`);
+  for (const group of ['everyRequest', 'queries'] as const) {
+    for (const [name, us] of parts.sqlite[group]) {
+      lines.push(`| ${name} | ${us.toFixed(1)} | ${(parts.postgres[group].get(name) ?? 0).toFixed(1)} |`);
+    }
   }
-  const every = [...parts.sqlite.values()].slice(0, 3).reduce((a, b) => a + b, 0);
+  const every = [...parts.sqlite.everyRequest.values()].reduce((a, b) => a + b, 0);
   const bare = rows.values().next().value?.bare;
   const bareUs = bare?.rps ? (bare.serverCpu * 10_000) / bare.rps : 0;
   lines.push(

@@ -1,14 +1,13 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import RPCClient from '@alicloud/pop-core';
 import pg from 'pg';
-import { SUBREAPER } from './fleet-cpu.ts';
 import { report } from './fleet-report.ts';
 import { type Fleet, type Round, runRound } from './fleet-round.ts';
-import { cli, freePort } from './processes.ts';
+import { cli, freePort, reapedCli } from './processes.ts';
 
 // The scale-out shape under load: 10 emulated phones, 2 API-only processes and 1, 2, then 3
 // worker-only processes sharing one PostgreSQL database and one data folder (the fs store), and
@@ -44,8 +43,7 @@ export async function run(): Promise<string> {
       Array.from({ length: phones }, async (_, i) => {
         const port = await freePort();
         const args = ['emulator', '--root', join(dir, `phone${i}`), '--port', String(port), '--seed-apps'];
-        const emu = spawn('python3', ['-c', SUBREAPER, 'node', BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-        procs.push(emu);
+        const emu = reapedCli(args, procs);
         emulators.push(emu);
         await ready(emu, /listening on/, warnings);
         return port;

@@ -21,11 +21,7 @@ export function nodeFlags(): string[] {
 }
 
 export function cli(args: string[], procs: ChildProcess[]): ChildProcess {
-  const p = spawn('node', [...nodeFlags(), BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  procs.push(p);
-  return p;
+  return launch(['node', ...nodeFlags(), BIN, ...args], procs);
 }
 
 /**
@@ -33,9 +29,11 @@ export function cli(args: string[], procs: ChildProcess[]): ChildProcess {
  * commands are orphaned out of its tree, so that `sampleCpu` of the returned pid counts them
  */
 export function reapedCli(args: string[], procs: ChildProcess[]): ChildProcess {
-  const p = spawn('python3', ['-c', SUBREAPER, 'node', ...nodeFlags(), BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  return launch(['python3', '-c', SUBREAPER, 'node', ...nodeFlags(), BIN, ...args], procs);
+}
+
+function launch([command, ...argv]: string[], procs: ChildProcess[]): ChildProcess {
+  const p = spawn(command as string, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   procs.push(p);
   return p;
 }
